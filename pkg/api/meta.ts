@@ -1,0 +1,97 @@
+import { randomUUID, randomInt } from 'node:crypto';
+import type { Condition, KubeObject, OwnerReference } from './types.js';
+
+/** A new object UID (RFC 4122 v4), as Kubernetes assigns. */
+export function newUid(): string {
+  return randomUUID();
+}
+
+// k8s.io/apimachinery/pkg/util/rand: no vowels, no look-alike digits, so names never spell words.
+const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** `n` random characters from Kubernetes's generateName alphabet. */
+export function randomSuffix(n = 5, random: () => number = () => randomInt(NAME_ALPHABET.length) / NAME_ALPHABET.length): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += NAME_ALPHABET[Math.floor(random() * NAME_ALPHABET.length)];
+  return s;
+}
+
+/** `namespace/name`, or `name` for cluster-scoped objects: the key of caches and work queues. */
+export function objectKeyOf(obj: KubeObject): string {
+  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name!;
+}
+
+/** Splits a cache key back into namespace and name. */
+export function splitKey(key: string): { namespace?: string; name: string } {
+  const i = key.indexOf('/');
+  return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+/** The owner reference marked `controller: true`, if any. */
+export function controllerRef(obj: KubeObject): OwnerReference | undefined {
+  return obj.metadata.ownerReferences?.find((o) => o.controller);
+}
+
+/** An owner reference to `owner` with controller and blockOwnerDeletion set, as controllers write. */
+export function ownerRef(owner: KubeObject, controller = true): OwnerReference {
+  return {
+    apiVersion: owner.apiVersion!,
+    kind: owner.kind!,
+    name: owner.metadata.name!,
+    uid: owner.metadata.uid!,
+    controller,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** The condition of `type` in a conditions list. */
+export function getCondition(conditions: Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+/**
+ * Sets a condition in place, keeping `lastTransitionTime` when the status does not change.
+ * Returns true if anything changed.
+ */
+export function setCondition(list: Condition[], next: Condition, now: string): boolean {
+  const i = list.findIndex((c) => c.type === next.type);
+  if (i < 0) {
+    list.push({ ...next, lastTransitionTime: next.lastTransitionTime ?? now });
+    return true;
+  }
+  const cur = list[i]!;
+  const transition = cur.status !== next.status;
+  const merged: Condition = { ...cur, ...next, lastTransitionTime: transition ? (next.lastTransitionTime ?? now) : cur.lastTransitionTime! };
+  if (JSON.stringify(merged) === JSON.stringify(cur)) return false;
+  list[i] = merged;
+  return true;
+}
+
+/** A deep copy of a JSON-shaped value. */
+export function clone<T>(v: T): T {
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
+
+/** Structural equality of JSON-shaped values (key order ignored). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
+  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
+  if (ak.length !== bk.length) return false;
+  for (const k of ak) if (!deepEqual(ao[k], bo[k])) return false;
+  return true;
+}
+
+/** True for a plain JSON object (not an array, not null). */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

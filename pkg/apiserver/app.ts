@@ -1,0 +1,445 @@
+/**
+ * The HTTP face of the API server: a fastify app (built apart from `listen()`, so tests can
+ * `inject`) speaking the Kubernetes REST API as kubectl and client libraries expect it:
+ * discovery, OpenAPI, the REST verbs, subresources, Table output and chunked watch streams.
+ * All the semantics live in ObjectStore; this file only translates HTTP to calls and back.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import YAML from 'yaml';
+import { badRequest, methodNotSupported, noSuchResource, StatusError, unsupportedMediaType, internalError } from '../api/errors.js';
+import type { ResourceInfo, ResourceRegistry } from '../api/resources.js';
+import type { KubeObject, WatchEvent } from '../api/types.js';
+import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
+import { openApiV2, openApiV3Index, openApiV3Document } from './openapi.js';
+import { applyPatchOfType } from './patch/patch.js';
+import { fromScale, toScale } from './scale.js';
+import { PATCH_CONTENT_TYPES, type DeleteOptions, type ObjectStore, type PatchType } from './store.js';
+import type { TableRegistry } from './tables.js';
+
+/** The Kubernetes version berth reports; kubectl's dispatcher picks the client by `minor`. */
+export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-berth' };
+
+/** Where `pods/<name>/log` reads from: the node agent's runtime. */
+export interface PodLogSource {
+  /**
+   * The log of one container as text lines, or a live stream with `follow`. Throws StatusError
+   * (BadRequest when the container does not exist or has not started).
+   */
+  logs(pod: KubeObject, container: string, opts: LogOptions, signal: AbortSignal): Promise<AsyncIterable<string> | string>;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  tailLines?: number;
+  previous?: boolean;
+  timestamps?: boolean;
+  sinceSeconds?: number;
+  limitBytes?: number;
+}
+
+export interface ApiServerOptions {
+  store: ObjectStore;
+  registry: ResourceRegistry;
+  tables: TableRegistry;
+  /** Where container logs come from, read at request time; without one `pods/log` answers BadRequest. */
+  logs?: { current?: PodLogSource };
+  /** Called once per request for access logging; never given Secret bodies. */
+  logger?: boolean;
+  /** Health: `/readyz` says ok only once this returns true. */
+  ready?: () => boolean;
+}
+
+interface ResourcePath {
+  group: string;
+  version: string;
+  namespace?: string;
+  resource?: string;
+  name?: string;
+  subresource?: string;
+  watchPrefix?: boolean;
+}
+
+/**
+ * Parses `/api/v1/...` and `/apis/<g>/<v>/...` as Kubernetes's RequestInfoFactory does:
+ * `namespaces/<ns>/<resource>/<name>/<sub>`; a namespace's own `status` and `finalize` are
+ * subresources of the namespace.
+ */
+export function parseResourcePath(url: string): ResourcePath | undefined {
+  const path = url.split('?')[0]!;
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (parts[0] === 'api') {
+    if (parts.length < 2) return undefined;
+    group = '';
+    version = parts[1]!;
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis') {
+    if (parts.length < 3) return undefined;
+    group = parts[1]!;
+    version = parts[2]!;
+    rest = parts.slice(3);
+  } else {
+    return undefined;
+  }
+  const out: ResourcePath = { group, version };
+  if (rest[0] === 'watch') {
+    out.watchPrefix = true;
+    rest = rest.slice(1);
+  }
+  if (rest[0] === 'namespaces' && rest.length >= 2) {
+    if (rest.length === 2 || rest[2] === 'status' || rest[2] === 'finalize') {
+      out.resource = 'namespaces';
+      out.name = rest[1];
+      if (rest[2]) out.subresource = rest[2];
+      return out;
+    }
+    out.namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  out.resource = rest[0];
+  out.name = rest[1];
+  out.subresource = rest[2];
+  if (rest.length > 3) return undefined;
+  return out;
+}
+
+type Query = Record<string, string | undefined>;
+
+function boolParam(v: string | undefined): boolean {
+  return v === 'true' || v === '1';
+}
+
+function intParam(v: string | undefined, name: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw badRequest(`invalid value for ${name}: ${v}`);
+  return n;
+}
+
+function wantsTable(accept: string | undefined): boolean {
+  return !!accept && /as=Table/.test(accept) && /g=meta\.k8s\.io/.test(accept);
+}
+
+function sendStatusError(reply: FastifyReply, err: StatusError): FastifyReply {
+  return reply.code(err.code).type('application/json').send(err.status);
+}
+
+/** Builds the fastify app. Call `listen` on it, or `inject` in tests. */
+export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
+  const { store, registry, tables } = opts;
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024 * 1024, routerOptions: { maxParamLength: 1000 } });
+
+  // Bodies: everything arrives as a string and is decoded per route; protobuf is not spoken.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    if (type.includes('protobuf') || type.includes('cbor')) {
+      done(unsupportedMediaType(type) as unknown as Error, undefined);
+      return;
+    }
+    done(null, body);
+  });
+
+  app.setErrorHandler((err: unknown, req, reply) => {
+    if (err instanceof StatusError) return sendStatusError(reply, err);
+    const e = err as { statusCode?: number; message?: string; code?: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendStatusError(reply, new StatusError(413, 'RequestEntityTooLarge', 'the request body is too large'));
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return sendStatusError(reply, badRequest(e.message ?? 'bad request'));
+    req.log.error(err);
+    return sendStatusError(reply, internalError(e.message ?? String(err)));
+  });
+
+  app.setNotFoundHandler((_req, reply) => sendStatusError(reply, noSuchResource()));
+
+  const ok = (_: FastifyRequest, reply: FastifyReply) => reply.type('text/plain; charset=utf-8').send('ok');
+  app.get('/healthz', ok);
+  app.get('/livez', ok);
+  app.get('/readyz', (req, reply) => (opts.ready && !opts.ready() ? reply.code(503).type('text/plain').send('not ready') : ok(req, reply)));
+
+  app.get('/version', async () => ({
+    ...KUBE_VERSION,
+    gitCommit: 'berth',
+    gitTreeState: 'clean',
+    buildDate: '2026-11-29T00:00:00Z',
+    goVersion: 'go1.23.0',
+    compiler: 'gc',
+    platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+  }));
+
+  const discovery = (core: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const agg = wantsAggregated(req.headers.accept);
+    if (agg) {
+      reply.header('content-type', agg.mediaType);
+      reply.header('vary', 'Accept');
+      return reply.send(JSON.stringify(aggregatedDiscovery(registry, core, `apidiscovery.k8s.io/${agg.version}`)));
+    }
+    return core ? apiVersions(req.headers.host ?? '127.0.0.1') : apiGroupList(registry);
+  };
+  app.get('/api', discovery(true));
+  app.get('/apis', discovery(false));
+
+  app.get('/openapi/v2', async (req, reply) => {
+    const accept = req.headers.accept ?? '';
+    if (accept.includes('protobuf') || !accept.includes('json')) {
+      // An empty protobuf document: kubectl 1.27–1.33 accept it and validate nothing client-side.
+      return reply.type('application/com.github.proto-openapi.spec.v2.v1.0+protobuf').send(Buffer.alloc(0));
+    }
+    return openApiV2(registry);
+  });
+  app.get('/openapi/v3', async () => openApiV3Index(registry));
+  app.get('/openapi/v3/*', async (req, reply) => {
+    const path = (req.params as { '*': string })['*'];
+    const doc = openApiV3Document(registry, path);
+    if (!doc) return sendStatusError(reply, noSuchResource());
+    return doc;
+  });
+
+  // The REST surface: one wildcard per API root, parsed like Kubernetes's RequestInfo.
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const p = parseResourcePath(req.url);
+    if (!p) throw noSuchResource();
+    if (!p.resource) {
+      if (req.method !== 'GET') throw methodNotSupported('discovery', req.method);
+      if (p.group !== '' && p.version && !registry.groups().has(p.group)) throw noSuchResource();
+      const list = apiResourceList(registry, p.group, p.version);
+      if (!list) throw noSuchResource();
+      return list;
+    }
+    const r = registry.get(p.group, p.version, p.resource);
+    if (!r) throw noSuchResource();
+    if (p.namespace !== undefined && !r.namespaced) throw noSuchResource();
+    if (p.subresource && !r.subresources.includes(p.subresource)) throw noSuchResource();
+    const q = req.query as Query;
+    const ns = r.namespaced ? p.namespace : undefined;
+    return serveResource(req, reply, r, ns, p, q);
+  };
+  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/api/*', handler });
+  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/apis/*', handler });
+  app.get('/apis/:group', async (req) => {
+    const group = (req.params as { group: string }).group;
+    const versions = registry.groups().get(group);
+    if (!versions || group === '') throw noSuchResource();
+    return apiGroup(group, versions);
+  });
+
+  async function serveResource(req: FastifyRequest, reply: FastifyReply, r: ResourceInfo, ns: string | undefined, p: ResourcePath, q: Query): Promise<unknown> {
+    const name = p.name;
+    const write = {
+      dryRun: q.dryRun === 'All',
+      ...(q.fieldManager ? { fieldManager: q.fieldManager } : {}),
+      ...(q.fieldValidation ? { fieldValidation: q.fieldValidation } : {}),
+      ...(q.force !== undefined ? { force: boolParam(q.force) } : {}),
+    };
+    switch (req.method) {
+      case 'GET': {
+        if (!name) {
+          if (p.watchPrefix || boolParam(q.watch)) return serveWatch(req, reply, r, ns, q);
+          const list = await store.list(r, ns, {
+            ...(q.labelSelector !== undefined ? { labelSelector: q.labelSelector } : {}),
+            ...(q.fieldSelector !== undefined ? { fieldSelector: q.fieldSelector } : {}),
+            ...(q.limit !== undefined ? { limit: intParam(q.limit, 'limit')! } : {}),
+            ...(q.continue ? { continue: q.continue } : {}),
+          });
+          if (wantsTable(req.headers.accept)) {
+            return tables.toTable(r, list.items, store.clock.now(), q.includeObject ?? 'Metadata', list.metadata);
+          }
+          return list;
+        }
+        if (p.watchPrefix || boolParam(q.watch)) {
+          return serveWatch(req, reply, r, ns, { ...q, fieldSelector: [q.fieldSelector, `metadata.name=${name}`].filter(Boolean).join(',') });
+        }
+        const obj = await store.get(r, ns, name);
+        if (p.subresource === 'scale') return toScale(r, obj);
+        if (p.subresource === 'log') return serveLog(req, reply, obj, q);
+        if (wantsTable(req.headers.accept) && !p.subresource) return tables.toTable(r, [obj], store.clock.now(), q.includeObject ?? 'Metadata', { resourceVersion: obj.metadata.resourceVersion! });
+        return obj;
+      }
+      case 'POST': {
+        const body = decodeBody(req);
+        if (p.subresource === 'binding' && name) {
+          const target = (body as { target?: { name?: string; kind?: string } }).target;
+          if (!target?.name) throw badRequest('a Binding needs target.name');
+          await store.bind(ns!, name, target.name, (body as KubeObject).metadata?.uid);
+          return reply.code(201).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+        }
+        if (name) throw methodNotSupported(r.resource, 'POST');
+        const created = await store.create(r, ns, body as KubeObject, write);
+        return reply.code(201).send(created);
+      }
+      case 'PUT': {
+        if (!name) throw methodNotSupported(r.resource, 'PUT');
+        const body = decodeBody(req) as KubeObject;
+        if (p.subresource === 'scale') {
+          const current = await store.get(r, ns, name);
+          const updated = await store.update(r, ns, name, fromScale(r, current, body), write);
+          return toScale(r, updated);
+        }
+        const sub = p.subresource === 'status' ? 'status' : p.subresource === 'finalize' ? undefined : undefined;
+        return store.update(r, ns, name, body, { ...write, ...(sub ? { subresource: sub } : {}) });
+      }
+      case 'PATCH': {
+        if (!name) throw methodNotSupported(r.resource, 'PATCH');
+        const type = patchType(req);
+        const body = decodeBody(req, type === 'apply');
+        if (p.subresource === 'scale') {
+          // Patch the Scale view, then write its replicas back (merge patch is what kubectl sends).
+          for (;;) {
+            const current = await store.get(r, ns, name);
+            const scale = toScale(r, current);
+            const patched = applyPatchOfType(type, scale, body) as KubeObject;
+            try {
+              return toScale(r, await store.update(r, ns, name, fromScale(r, current, patched), write));
+            } catch (e) {
+              if (e instanceof StatusError && e.reason === 'Conflict' && !(body as KubeObject)?.metadata?.resourceVersion) continue;
+              throw e;
+            }
+          }
+        }
+        const result = await store.patch(r, ns, name, type, body, { ...write, ...(p.subresource === 'status' ? { subresource: 'status' } : {}) });
+        return result;
+      }
+      case 'DELETE': {
+        const raw = (req.body as string | undefined) ?? '';
+        const body = raw.trim() ? (decodeBody(req) as DeleteOptions & { kind?: string }) : {};
+        const del: DeleteOptions = {
+          ...(body.propagationPolicy ? { propagationPolicy: body.propagationPolicy } : {}),
+          ...(q.propagationPolicy ? { propagationPolicy: q.propagationPolicy as DeleteOptions['propagationPolicy'] } : {}),
+          ...(body.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: body.gracePeriodSeconds } : {}),
+          ...(q.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: intParam(q.gracePeriodSeconds, 'gracePeriodSeconds')! } : {}),
+          ...(body.preconditions ? { preconditions: body.preconditions } : {}),
+          ...((body as { orphanDependents?: boolean }).orphanDependents === true || q.orphanDependents === 'true' ? { propagationPolicy: 'Orphan' as const } : {}),
+          dryRun: q.dryRun === 'All' || (Array.isArray((body as { dryRun?: string[] }).dryRun) && (body as { dryRun?: string[] }).dryRun!.includes('All')),
+        };
+        if (!name) {
+          return store.deleteCollection(r, ns, { ...(q.labelSelector ? { labelSelector: q.labelSelector } : {}), ...(q.fieldSelector ? { fieldSelector: q.fieldSelector } : {}) }, del);
+        }
+        return store.delete(r, ns, name, del);
+      }
+    }
+    throw methodNotSupported(r.resource, req.method);
+  }
+
+  async function serveLog(req: FastifyRequest, reply: FastifyReply, pod: KubeObject, q: Query): Promise<unknown> {
+    const source = opts.logs?.current;
+    if (!source) throw badRequest('no container runtime serves logs on this server');
+    const containers = ((pod.spec as { containers?: { name: string }[] }).containers ?? []).map((c) => c.name);
+    const container = q.container ?? containers[0];
+    if (!q.container && containers.length > 1) {
+      throw badRequest(`a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(' ')}]`);
+    }
+    const ac = new AbortController();
+    reply.raw.on('close', () => ac.abort());
+    const out = await source.logs(pod, container!, {
+      follow: boolParam(q.follow),
+      previous: boolParam(q.previous),
+      timestamps: boolParam(q.timestamps),
+      ...(q.tailLines !== undefined ? { tailLines: intParam(q.tailLines, 'tailLines')! } : {}),
+      ...(q.sinceSeconds !== undefined ? { sinceSeconds: intParam(q.sinceSeconds, 'sinceSeconds')! } : {}),
+      ...(q.limitBytes !== undefined ? { limitBytes: intParam(q.limitBytes, 'limitBytes')! } : {}),
+    }, ac.signal);
+    if (typeof out === 'string') return reply.type('text/plain').send(out);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' });
+    res.flushHeaders();
+    try {
+      for await (const chunk of out) {
+        if (ac.signal.aborted) break;
+        res.write(chunk);
+      }
+    } finally {
+      res.end();
+    }
+    return reply;
+  }
+
+  async function serveWatch(req: FastifyRequest, reply: FastifyReply, r: ResourceInfo, ns: string | undefined, q: Query): Promise<unknown> {
+    const ac = new AbortController();
+    const table = wantsTable(req.headers.accept);
+    const timeout = intParam(q.timeoutSeconds, 'timeoutSeconds');
+    // Errors before the stream starts (a bad selector) are plain Status answers; an expired
+    // resourceVersion is an ERROR event in the stream, as Kubernetes sends it.
+    let events: AsyncIterable<WatchEvent> | undefined;
+    let expiredError: StatusError | undefined;
+    try {
+      events = await store.watch(
+        r,
+        ns,
+        {
+          ...(q.labelSelector !== undefined ? { labelSelector: q.labelSelector } : {}),
+          ...(q.fieldSelector !== undefined ? { fieldSelector: q.fieldSelector } : {}),
+          ...(q.resourceVersion !== undefined ? { resourceVersion: q.resourceVersion } : {}),
+          allowWatchBookmarks: boolParam(q.allowWatchBookmarks),
+          sendInitialEvents: boolParam(q.sendInitialEvents),
+        },
+        ac.signal,
+      );
+    } catch (e) {
+      if (e instanceof StatusError && e.reason === 'Expired') expiredError = e;
+      else throw e;
+    }
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'cache-control': 'no-cache, private' });
+    res.flushHeaders();
+    const close = (): void => ac.abort();
+    res.on('close', close);
+    let timer: NodeJS.Timeout | undefined;
+    if (timeout !== undefined && timeout > 0) {
+      timer = setTimeout(() => ac.abort(), timeout * 1000);
+      timer.unref?.();
+    }
+    const encode = (ev: WatchEvent): string => {
+      if (ev.type === 'ERROR' || ev.type === 'BOOKMARK' || !table) return `${JSON.stringify(ev)}\n`;
+      const t = tables.toTable(r, [ev.object], store.clock.now(), q.includeObject ?? 'Metadata', { resourceVersion: ev.object.metadata.resourceVersion! });
+      return `${JSON.stringify({ type: ev.type, object: t })}\n`;
+    };
+    try {
+      if (expiredError || !events) {
+        res.write(`${JSON.stringify({ type: 'ERROR', object: expiredError?.status })}\n`);
+        return reply;
+      }
+      for await (const ev of events) {
+        if (ac.signal.aborted) break;
+        res.write(encode(ev));
+      }
+    } catch (e) {
+      if (e instanceof StatusError) res.write(`${JSON.stringify({ type: 'ERROR', object: e.status })}\n`);
+      else if (!ac.signal.aborted) res.write(`${JSON.stringify({ type: 'ERROR', object: internalError((e as Error).message).status })}\n`);
+    } finally {
+      if (timer) clearTimeout(timer);
+      ac.abort();
+      res.off('close', close);
+      res.end();
+    }
+    return reply;
+  }
+
+  return app;
+}
+
+/** The patch type a PATCH request's Content-Type names. Throws UnsupportedMediaType. */
+function patchType(req: FastifyRequest): PatchType {
+  const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const t = PATCH_CONTENT_TYPES[ct];
+  if (!t) throw unsupportedMediaType(ct || '(none)');
+  return t;
+}
+
+/**
+ * Decodes a request body: JSON, or YAML for apply patches and `application/yaml` (kubectl sends
+ * JSON; a missing Content-Type is JSON too, as `kubectl scale --current-replicas` sends it).
+ */
+function decodeBody(req: FastifyRequest, yaml = false): unknown {
+  const raw = req.body as string | undefined;
+  if (raw === undefined || raw === '') throw badRequest('the request body is empty');
+  const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+  try {
+    if (yaml || ct === 'application/yaml') return YAML.parse(raw);
+    return JSON.parse(raw);
+  } catch (e) {
+    throw badRequest(`the request body could not be decoded: ${(e as Error).message}`);
+  }
+}

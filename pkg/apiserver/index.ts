@@ -1,0 +1,78 @@
+/**
+ * The API server: object semantics (ObjectStore), the HTTP app, and the in-process transport.
+ * `createApiServer` assembles them over a storage Backend and bootstraps what every cluster
+ * has (the default namespaces and the `kubernetes` Service).
+ */
+import { BUILTIN_HOOKS } from '../api/hooks.js';
+import { ResourceRegistry } from '../api/resources.js';
+import type { KubeObject } from '../api/types.js';
+import type { Clock } from '../clock/clock.js';
+import type { Backend } from '../storage/types.js';
+import { BUILTIN_ADMISSION } from './admission.js';
+import { buildApiServer, type PodLogSource } from './app.js';
+import { CustomResourceManager } from './crd.js';
+import { InProcessTransport } from './inprocess.js';
+import { ObjectStore } from './store.js';
+import { TableRegistry } from './tables.js';
+import type { FastifyInstance } from 'fastify';
+
+export { ObjectStore, FINALIZER_FOREGROUND, FINALIZER_ORPHAN, PATCH_CONTENT_TYPES, type AdmissionPlugin, type AdmissionRequest, type CommitEvent } from './store.js';
+export { buildApiServer, parseResourcePath, KUBE_VERSION, type PodLogSource, type LogOptions } from './app.js';
+export { InProcessTransport } from './inprocess.js';
+export { TableRegistry, col, age, podStatusReason, crdPrinter, simpleJsonPath, type TablePrinter, type Table, type ColumnDefinition } from './tables.js';
+export { CustomResourceManager } from './crd.js';
+export { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, threeWayMergePatch } from './patch/patch.js';
+
+export interface ApiServer {
+  registry: ResourceRegistry;
+  store: ObjectStore;
+  tables: TableRegistry;
+  transport: InProcessTransport;
+  crds: CustomResourceManager;
+  /** Where `pods/<name>/log` reads from; the node agent sets `current`. */
+  logs: { current?: PodLogSource };
+  /** Builds the HTTP app (after components have added their kinds, hooks and tables). */
+  http(opts?: { logger?: boolean; ready?: () => boolean }): FastifyInstance;
+}
+
+export interface CreateApiServerOptions {
+  backend: Backend;
+  clock: Clock;
+}
+
+/** Namespaces every cluster starts with. */
+export const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+/** Assembles the API server over a backend and bootstraps the initial objects (idempotent). */
+export async function createApiServer(opts: CreateApiServerOptions): Promise<ApiServer> {
+  const registry = new ResourceRegistry();
+  const tables = new TableRegistry();
+  const store = new ObjectStore({ backend: opts.backend, registry, clock: opts.clock, hooks: new Map(BUILTIN_HOOKS), admission: [...BUILTIN_ADMISSION] });
+  const crds = new CustomResourceManager(store, registry, tables);
+  await crds.start();
+  const nsInfo = registry.get('', 'v1', 'namespaces')!;
+  for (const name of INITIAL_NAMESPACES) {
+    if (!(await store.tryGet(nsInfo, undefined, name))) await store.create(nsInfo, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  }
+  const svcInfo = registry.get('', 'v1', 'services')!;
+  if (!(await store.tryGet(svcInfo, 'default', 'kubernetes'))) {
+    const svc: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: { ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], type: 'ClusterIP', sessionAffinity: 'None' },
+    };
+    await store.create(svcInfo, 'default', svc);
+  }
+  const logs: { current?: PodLogSource } = {};
+  const transport = new InProcessTransport(store, tables, logs);
+  return {
+    registry,
+    store,
+    tables,
+    transport,
+    crds,
+    logs,
+    http: (h = {}) => buildApiServer({ store, registry, tables, logs, ...h }),
+  };
+}

@@ -1,0 +1,146 @@
+import { EventHub } from '../hub.js';
+import {
+  ClosedError,
+  KeyExistsError,
+  KeyNotFoundError,
+  RevisionMismatchError,
+  type Backend,
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type StorageEvent,
+} from '../types.js';
+
+export interface MemoryBackendOptions {
+  /** Events kept for watch resumption; older revisions give CompactedError. Default 10,000. */
+  historyLimit?: number;
+}
+
+/**
+ * A Backend held in process memory: a Map of keys plus a sorted key array for prefix lists.
+ * Nothing survives the process. The default store of `berth simulate` and of unit tests.
+ */
+export class MemoryBackend implements Backend {
+  readonly kind = 'memory';
+  private readonly data = new Map<string, KeyValue>();
+  /** All keys in sorted order, for ordered prefix scans; kept sorted by binary insertion. */
+  private readonly sorted: string[] = [];
+  private revision = 0;
+  private closed = false;
+  private readonly hub: EventHub;
+
+  constructor(opts: MemoryBackendOptions = {}) {
+    this.hub = new EventHub(opts.historyLimit ?? 10_000);
+  }
+
+  async currentRevision(): Promise<number> {
+    return this.revision;
+  }
+
+  async compactedRevision(): Promise<number> {
+    return this.hub.oldestReplayable() ?? this.revision;
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    this.check();
+    return this.data.get(key);
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    this.check();
+    const from = opts.startAfter !== undefined && opts.startAfter >= prefix ? upperBound(this.sorted, opts.startAfter) : lowerBound(this.sorted, prefix);
+    const items: KeyValue[] = [];
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+    let more = false;
+    for (let i = from; i < this.sorted.length; i++) {
+      const k = this.sorted[i]!;
+      if (!k.startsWith(prefix)) break;
+      if (items.length >= limit) {
+        more = true;
+        break;
+      }
+      items.push(this.data.get(k)!);
+    }
+    return { items, revision: this.revision, more };
+  }
+
+  async count(prefix: string): Promise<number> {
+    this.check();
+    let n = 0;
+    for (let i = lowerBound(this.sorted, prefix); i < this.sorted.length && this.sorted[i]!.startsWith(prefix); i++) n++;
+    return n;
+  }
+
+  async create(key: string, value: string): Promise<KeyValue> {
+    this.check();
+    if (this.data.has(key)) throw new KeyExistsError(key);
+    const rev = ++this.revision;
+    const kv: KeyValue = { key, value, revision: rev, createRevision: rev };
+    this.data.set(key, kv);
+    this.sorted.splice(lowerBound(this.sorted, key), 0, key);
+    this.hub.publish({ type: 'create', key, value, revision: rev });
+    return kv;
+  }
+
+  async update(key: string, value: string, expectedRevision?: number): Promise<KeyValue> {
+    this.check();
+    const cur = this.data.get(key);
+    if (!cur) throw new KeyNotFoundError(key);
+    if (expectedRevision !== undefined && expectedRevision !== cur.revision) throw new RevisionMismatchError(key, expectedRevision, cur.revision);
+    const rev = ++this.revision;
+    const kv: KeyValue = { key, value, revision: rev, createRevision: cur.createRevision };
+    this.data.set(key, kv);
+    this.hub.publish({ type: 'update', key, value, prevValue: cur.value, revision: rev });
+    return kv;
+  }
+
+  async delete(key: string, expectedRevision?: number): Promise<KeyValue> {
+    this.check();
+    const cur = this.data.get(key);
+    if (!cur) throw new KeyNotFoundError(key);
+    if (expectedRevision !== undefined && expectedRevision !== cur.revision) throw new RevisionMismatchError(key, expectedRevision, cur.revision);
+    const rev = ++this.revision;
+    this.data.delete(key);
+    this.sorted.splice(lowerBound(this.sorted, key), 1);
+    this.hub.publish({ type: 'delete', key, value: cur.value, prevValue: cur.value, revision: rev });
+    return { key, value: cur.value, revision: rev, createRevision: cur.createRevision };
+  }
+
+  watch(prefix: string, fromRevision: number, signal: AbortSignal): AsyncIterable<StorageEvent> {
+    this.check();
+    return this.hub.subscribe(prefix, fromRevision, this.revision, signal);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.hub.closeAll();
+  }
+
+  private check(): void {
+    if (this.closed) throw new ClosedError();
+  }
+}
+
+/** First index whose key is ≥ `k`. */
+export function lowerBound(a: string[], k: string): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index whose key is > `k`. */
+export function upperBound(a: string[], k: string): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
