@@ -46,8 +46,12 @@ export class ObjectCache<T extends KubeObject> {
     return this.items.size;
   }
 
-  /** Adds an index: `fn` gives the index values of an object (e.g. its node name). */
+  /**
+   * Adds an index: `fn` gives the index values of an object (e.g. its node name). Adding a name
+   * that exists already keeps the first definition (caches are shared between controllers).
+   */
   addIndex(name: string, fn: (o: T) => string[]): void {
+    if (this.indexFns.has(name)) return; // shared informers: the first definition of a name wins
     this.indexFns.set(name, fn);
     const idx = new Map<string, Map<string, T>>();
     this.indexes.set(name, idx);

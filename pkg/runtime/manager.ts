@@ -4,6 +4,7 @@
  * and reconciles keys from a work queue. Reconcilers are level-based: they look at the whole
  * current state for a key, never at "the event" that woke them.
  */
+import { setMaxListeners } from 'node:events';
 import { controllerRef, objectKeyOf } from '../api/meta.js';
 import type { KubeObject } from '../api/types.js';
 import type { Clock } from '../clock/clock.js';
@@ -102,6 +103,8 @@ export class Manager {
     if (this.started) throw new Error('manager already started');
     this.started = true;
     this.startSignal = signal;
+    // Every informer, watch and controller listens for the one abort.
+    setMaxListeners(0, signal);
     for (const [key, inf] of this.informers) this.running.push(this.run({ name: `informer ${key}`, start: (s) => inf.start(s) }, signal));
     try {
       await this.waitForSync(signal);

@@ -54,13 +54,13 @@ export async function startTestApi(opts: TestApiOptions = {}): Promise<TestApi> 
 }
 
 /** Polls `fn` until it returns a truthy value or `ms` of real time pass; returns the value or throws with `what`. */
-export async function eventually<T>(fn: () => T | Promise<T>, what: string, ms = 10_000, clock?: VirtualClock): Promise<T> {
+export async function eventually<T>(fn: () => T | Promise<T>, what: string, ms = 10_000, clock?: VirtualClock): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as NonNullable<T>;
     } catch (e) {
       last = e;
     }
