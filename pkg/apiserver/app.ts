@@ -129,7 +129,7 @@ function sendStatusError(reply: FastifyReply, err: StatusError): FastifyReply {
 /** Builds the fastify app. Call `listen` on it, or `inject` in tests. */
 export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   const { store, registry, tables } = opts;
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024 * 1024, routerOptions: { maxParamLength: 1000 } });
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024 * 1024, routerOptions: { maxParamLength: 1000 }, forceCloseConnections: true });
 
   // Bodies: everything arrives as a string and is decoded per route; protobuf is not spoken.
   app.removeAllContentTypeParsers();
@@ -152,6 +152,23 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   });
 
   app.setNotFoundHandler((_req, reply) => sendStatusError(reply, noSuchResource()));
+
+  // Long-running responses (watches, followed logs) end when the server closes.
+  const streams = new Set<AbortController>();
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    for (const ac of streams) ac.abort();
+    done();
+  });
+  /** An AbortController for one streaming response, aborted on server close; forgotten when aborted. */
+  const linked = (): AbortController => {
+    const ac = new AbortController();
+    if (closing) ac.abort();
+    streams.add(ac);
+    ac.signal.addEventListener('abort', () => streams.delete(ac), { once: true });
+    return ac;
+  };
 
   const ok = (_: FastifyRequest, reply: FastifyReply) => reply.type('text/plain; charset=utf-8').send('ok');
   app.get('/healthz', ok);
@@ -329,7 +346,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     if (!q.container && containers.length > 1) {
       throw badRequest(`a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(' ')}]`);
     }
-    const ac = new AbortController();
+    const ac = linked();
     reply.raw.on('close', () => ac.abort());
     const out = await source.logs(pod, container!, {
       follow: boolParam(q.follow),
@@ -356,7 +373,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   }
 
   async function serveWatch(req: FastifyRequest, reply: FastifyReply, r: ResourceInfo, ns: string | undefined, q: Query): Promise<unknown> {
-    const ac = new AbortController();
+    const ac = linked();
     const table = wantsTable(req.headers.accept);
     const timeout = intParam(q.timeoutSeconds, 'timeoutSeconds');
     // Errors before the stream starts (a bad selector) are plain Status answers; an expired

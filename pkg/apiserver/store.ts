@@ -419,7 +419,10 @@ export class ObjectStore {
     if (opts.subresource !== 'status') this.defaultAndValidate(r, next, current);
     await this.runAdmission({ operation: 'UPDATE', resource: r, namespace: next.metadata.namespace, name, object: next, oldObject: current, store: this, dryRun: !!opts.dryRun, ...(opts.subresource ? { subresource: opts.subresource } : {}) });
 
-    if (current.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).length && !(r.kind === 'Namespace' && nsFinalizers(next).length)) {
+    // A Pod in graceful termination goes only when its node's kubelet deletes it with grace 0, not
+    // on a status write (Kubernetes's shouldDeleteDuringUpdate: grace period nil or 0 only).
+    const graceful = r.kind === 'Pod' && r.group === '' && (current.metadata.deletionGracePeriodSeconds ?? 0) > 0;
+    if (current.metadata.deletionTimestamp && !graceful && !(next.metadata.finalizers ?? []).length && !(r.kind === 'Namespace' && nsFinalizers(next).length)) {
       // The last finalizer is gone: the object goes.
       if (opts.dryRun) return next;
       return this.removeNow(r, kv.key, current, Number(current.metadata.resourceVersion));

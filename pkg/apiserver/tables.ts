@@ -63,22 +63,23 @@ export function podStatusReason(pod: Pod): string {
   const initStatuses = status.initContainerStatuses ?? [];
   const initCount = pod.spec.initContainers?.length ?? 0;
   let initializing = false;
-  initStatuses.forEach((s, i) => {
+  const sidecars = new Set((pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
+  for (let i = 0; i < initStatuses.length; i++) {
+    const s = initStatuses[i]!;
     const term = s.state?.terminated as { exitCode?: number; reason?: string; signal?: number } | undefined;
     const wait = s.state?.waiting as { reason?: string } | undefined;
-    if (term && term.exitCode === 0) return;
-    if (s.started && s.state?.running) return; // a running sidecar
+    if (term && term.exitCode === 0) continue;
+    if (sidecars.has(s.name) && s.started) continue; // a running sidecar
     if (term) {
       reason = term.reason ? `Init:${term.reason}` : term.signal ? `Init:Signal:${term.signal}` : `Init:ExitCode:${term.exitCode}`;
-      initializing = true;
     } else if (wait?.reason && wait.reason !== 'PodInitializing') {
       reason = `Init:${wait.reason}`;
-      initializing = true;
     } else {
       reason = `Init:${i}/${initCount}`;
-      initializing = true;
     }
-  });
+    initializing = true;
+    break; // kubectl reports the first init container that has not finished
+  }
   if (!initializing || reason === 'Unknown') {
     let hasRunning = false;
     const statuses = status.containerStatuses ?? [];

@@ -118,6 +118,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private synced = false;
   private readonly syncWaiters: (() => void)[] = [];
   private lastRv = '';
+  private handlerErrors = 0;
 
   constructor(
     readonly client: Client,
@@ -191,17 +192,29 @@ export class Informer<T extends KubeObject = KubeObject> {
       case 'ADDED':
       case 'MODIFIED': {
         const old = this.cache.set(obj);
-        if (old) for (const h of this.handlers) h.update?.(old, obj);
-        else for (const h of this.handlers) h.add?.(obj);
+        if (old) this.notify((h) => h.update?.(old, obj));
+        else this.notify((h) => h.add?.(obj));
         break;
       }
       case 'DELETED': {
         const old = this.cache.delete(objectKeyOf(obj));
-        for (const h of this.handlers) h.delete?.(obj ?? old);
+        this.notify((h) => h.delete?.(obj ?? old));
         break;
       }
       default:
         break;
+    }
+  }
+
+  /** Calls every handler; one that throws is reported and does not stop the others or the watch. */
+  private notify(fn: (h: EventHandler<T>) => void): void {
+    for (const h of this.handlers) {
+      try {
+        fn(h);
+      } catch (e) {
+        this.handlerErrors++;
+        if (this.handlerErrors <= 10) process.emitWarning(`informer ${this.ref.kind}: a handler threw: ${(e as Error).message}`);
+      }
     }
   }
 
@@ -212,13 +225,13 @@ export class Informer<T extends KubeObject = KubeObject> {
       const key = objectKeyOf(obj);
       seen.add(key);
       const old = this.cache.set(obj);
-      if (!old) for (const h of this.handlers) h.add?.(obj);
-      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) for (const h of this.handlers) h.update?.(old, obj);
+      if (!old) this.notify((h) => h.add?.(obj));
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.notify((h) => h.update?.(old, obj));
     }
     for (const key of this.cache.keys()) {
       if (seen.has(key)) continue;
       const old = this.cache.delete(key)!;
-      for (const h of this.handlers) h.delete?.(old);
+      this.notify((h) => h.delete?.(old));
     }
   }
 }

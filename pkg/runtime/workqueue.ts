@@ -20,7 +20,8 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly delayed = new Map<string, () => void>();
+  /** Keys waiting for a timer: when the add is due (cluster ms) and how to cancel it. */
+  private readonly delayed = new Map<string, { at: number; cancel: () => void }>();
   private readonly waiters: (() => void)[] = [];
   private shutDown = false;
   private readonly base: number;
@@ -52,19 +53,25 @@ export class WorkQueue {
     if (w) w();
   }
 
-  /** Adds `key` after `ms` of cluster time (an earlier pending add wins). */
+  /**
+   * Adds `key` after `ms` of cluster time. If the key is already waiting, the sooner of the two
+   * adds wins (client-go's delaying queue keeps the earlier ready time).
+   */
   addAfter(key: string, ms: number): void {
     if (this.shutDown) return;
     if (ms <= 0) {
       this.add(key);
       return;
     }
-    if (this.delayed.has(key)) return;
+    const at = this.clock.now() + ms;
+    const waiting = this.delayed.get(key);
+    if (waiting && waiting.at <= at) return;
+    waiting?.cancel();
     const cancel = this.clock.setTimer(ms, () => {
       this.delayed.delete(key);
       this.add(key);
     });
-    this.delayed.set(key, cancel);
+    this.delayed.set(key, { at, cancel });
   }
 
   /** Re-adds after this key's next back-off delay. */
@@ -72,7 +79,7 @@ export class WorkQueue {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
     const delay = Math.min(this.max, this.base * 2 ** n);
-    this.delayed.get(key)?.();
+    this.delayed.get(key)?.cancel();
     this.delayed.delete(key);
     this.addAfter(key, delay);
   }
@@ -111,7 +118,7 @@ export class WorkQueue {
 
   shutdown(): void {
     this.shutDown = true;
-    for (const cancel of this.delayed.values()) cancel();
+    for (const d of this.delayed.values()) d.cancel();
     this.delayed.clear();
     for (const w of this.waiters.splice(0)) w();
   }

@@ -1,0 +1,240 @@
+/**
+ * The simulated container runtime: no processes, only what a runtime would be asked about —
+ * container instances with ids, start and finish times, exit codes and their logs (the current
+ * instance of each container and the one before it, as a CRI runtime keeps them for
+ * `kubectl logs --previous`). What a simulated program prints is data on the pod; see `stages.ts`
+ * for the `sim.berth.dev/*` annotations.
+ */
+import type { Container, ContainerStatus, Pod } from '../../api/types.js';
+import { parseTime } from '../../clock/clock.js';
+import { imageIdOf, sha256Hex, shellJoin } from '../util.js';
+
+/** The annotation whose lines (newline-separated) the simulated program of each app container prints when it starts. */
+export const ANNOTATION_LOG_LINES = 'sim.berth.dev/log-lines';
+
+export interface LogLine {
+  /** When it was written, ms since the epoch. */
+  t: number;
+  text: string;
+}
+
+/** One run of a container: a CRI container. */
+export class ContainerInstance {
+  readonly lines: LogLine[] = [];
+  finishedAt: number | undefined;
+  exitCode: number | undefined;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    readonly containerID: string,
+    readonly name: string,
+    readonly startedAt: number,
+  ) {}
+
+  get running(): boolean {
+    return this.finishedAt === undefined;
+  }
+
+  write(t: number, text: string): void {
+    this.lines.push({ t, text });
+    this.wake();
+  }
+
+  finish(t: number, exitCode: number): void {
+    if (this.finishedAt !== undefined) return;
+    this.finishedAt = t;
+    this.exitCode = exitCode;
+    this.wake();
+  }
+
+  /** Resolves on the next line or on finish (or at once if finished). */
+  changed(signal: AbortSignal): Promise<void> {
+    if (!this.running || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.waiters.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}
+
+/** The container instances of one pod, by container name: `[previous?, current]`. */
+class PodContainers {
+  readonly byName = new Map<string, ContainerInstance[]>();
+}
+
+/** Options of a log read, as `GET pods/<name>/log` takes them. */
+export interface ReadOptions {
+  follow?: boolean;
+  tailLines?: number;
+  timestamps?: boolean;
+  sinceSeconds?: number;
+  limitBytes?: number;
+}
+
+/** The container id of an instance: `berth-sim://` and 64 hex digits, stable for (pod, container, restart). */
+export function containerIdFor(podUid: string, name: string, restartCount: number): string {
+  return `berth-sim://${sha256Hex('container', podUid, name, String(restartCount))}`;
+}
+
+/** RFC 3339 with nanoseconds, nine digits always, as the kubelet prefixes `--timestamps` lines. */
+export function rfc3339Nano(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+}
+
+export class SimRuntime {
+  private readonly pods = new Map<string, PodContainers>();
+
+  /** Number of pods with containers in the runtime. */
+  get size(): number {
+    return this.pods.size;
+  }
+
+  /**
+   * Starts an instance of `container` (an app container if `app`) at `now`: its log opens with a
+   * runtime line, an echo of its command line if it has one, then the program's lines.
+   */
+  start(pod: Pod, container: Container, restartCount: number, now: number, app: boolean): ContainerInstance {
+    const uid = pod.metadata.uid ?? '';
+    const id = containerIdFor(uid, container.name, restartCount);
+    let pc = this.pods.get(uid);
+    if (!pc) this.pods.set(uid, (pc = new PodContainers()));
+    const list = pc.byName.get(container.name) ?? [];
+    const existing = list.find((i) => i.containerID === id);
+    if (existing) return existing;
+    const inst = new ContainerInstance(id, container.name, now);
+    for (const text of programLines(pod, container, app)) inst.write(now, text);
+    list.push(inst);
+    while (list.length > 2) list.shift();
+    pc.byName.set(container.name, list);
+    return inst;
+  }
+
+  /** Ends the current instance of a container, writing its last line. */
+  stop(podUid: string, name: string, exitCode: number, signal: boolean, now: number): void {
+    const inst = this.current(podUid, name);
+    if (!inst?.running) return;
+    inst.write(now, signal ? `berth-sim: received SIGTERM, exiting with code ${exitCode}` : `berth-sim: program finished with exit code ${exitCode}`);
+    inst.finish(now, exitCode);
+  }
+
+  /** The newest instance of a container, if the runtime has one. */
+  current(podUid: string, name: string): ContainerInstance | undefined {
+    return this.pods.get(podUid)?.byName.get(name)?.at(-1);
+  }
+
+  /** The instance with this container id. */
+  byId(podUid: string, name: string, containerID: string): ContainerInstance | undefined {
+    return this.pods.get(podUid)?.byName.get(name)?.find((i) => i.containerID === containerID);
+  }
+
+  /**
+   * The instance a container status names (`state` or `lastState`), rebuilt from the status when
+   * the runtime does not have it (the agent restarted): same lines, times from the status.
+   */
+  instanceFor(pod: Pod, container: Container, status: ContainerStatus, which: 'state' | 'lastState', app: boolean): ContainerInstance | undefined {
+    const uid = pod.metadata.uid ?? '';
+    const term = status[which]?.terminated as { containerID?: string; startedAt?: string; finishedAt?: string; exitCode?: number } | undefined;
+    const run = which === 'state' ? (status.state?.running as { startedAt?: string } | undefined) : undefined;
+    const id = term?.containerID ?? (run ? status.containerID : undefined);
+    if (!id) return undefined;
+    const found = this.byId(uid, container.name, id);
+    if (found) return found;
+    const started = parseTime(term?.startedAt ?? run?.startedAt);
+    const inst = new ContainerInstance(id, container.name, Number.isNaN(started) ? 0 : started);
+    for (const text of programLines(pod, container, app)) inst.write(inst.startedAt, text);
+    if (term) {
+      const finished = parseTime(term.finishedAt);
+      const t = Number.isNaN(finished) ? inst.startedAt : finished;
+      inst.write(t, `berth-sim: program finished with exit code ${term.exitCode ?? 0}`);
+      inst.finish(t, term.exitCode ?? 0);
+    }
+    let pc = this.pods.get(uid);
+    if (!pc) this.pods.set(uid, (pc = new PodContainers()));
+    const list = pc.byName.get(container.name) ?? [];
+    list.unshift(inst);
+    list.sort((a, b) => a.startedAt - b.startedAt);
+    while (list.length > 2) list.shift();
+    pc.byName.set(container.name, list);
+    return inst;
+  }
+
+  /** Forgets a pod's containers (it is gone); anyone following their logs sees the end. */
+  release(podUid: string, now: number): void {
+    const pc = this.pods.get(podUid);
+    if (!pc) return;
+    this.pods.delete(podUid);
+    for (const list of pc.byName.values()) for (const inst of list) inst.finish(now, inst.exitCode ?? 137);
+  }
+
+  /** Reads an instance's log: text, or with `follow` a stream of lines until it stops or `signal` aborts. */
+  read(inst: ContainerInstance, opts: ReadOptions, now: number, signal: AbortSignal): string | AsyncIterable<string> {
+    let lines = inst.lines;
+    if (opts.sinceSeconds !== undefined && opts.sinceSeconds > 0) {
+      const from = now - opts.sinceSeconds * 1000;
+      lines = lines.filter((l) => l.t >= from);
+    }
+    if (opts.tailLines !== undefined && opts.tailLines >= 0) lines = opts.tailLines === 0 ? [] : lines.slice(-opts.tailLines);
+    const fmt = (l: LogLine): string => `${opts.timestamps ? `${rfc3339Nano(l.t)} ` : ''}${l.text}\n`;
+    const limit = opts.limitBytes !== undefined && opts.limitBytes > 0 ? opts.limitBytes : Infinity;
+    if (!opts.follow) return cut(lines.map(fmt).join(''), limit);
+    return follow(inst, lines, inst.lines.length, fmt, limit, signal);
+  }
+}
+
+/** Cuts text to at most `limit` bytes of UTF-8 (the kubelet cuts the stream, even mid-line). */
+function cut(text: string, limit: number): string {
+  if (limit === Infinity || Buffer.byteLength(text) <= limit) return text;
+  return Buffer.from(text).subarray(0, limit).toString('utf8');
+}
+
+async function* follow(inst: ContainerInstance, first: LogLine[], next: number, fmt: (l: LogLine) => string, limit: number, signal: AbortSignal): AsyncGenerator<string> {
+  let left = limit;
+  const emit = (l: LogLine): string | undefined => {
+    if (left <= 0) return undefined;
+    const text = cut(fmt(l), left);
+    left -= Buffer.byteLength(text);
+    return text;
+  };
+  for (const l of first) {
+    const t = emit(l);
+    if (t === undefined) return;
+    yield t;
+  }
+  while (!signal.aborted) {
+    while (next < inst.lines.length) {
+      const t = emit(inst.lines[next++]!);
+      if (t === undefined) return;
+      yield t;
+    }
+    if (!inst.running) return;
+    await inst.changed(signal);
+  }
+}
+
+/** The log lines a simulated container writes as it starts. */
+export function programLines(pod: Pod, container: Container, app: boolean): string[] {
+  const out = [`berth-sim: started container ${container.name} (image ${container.image ?? ''})`];
+  const argv = [...(container.command ?? []), ...(container.args ?? [])];
+  if (argv.length) out.push(`berth-sim: exec ${shellJoin(argv)}`);
+  const text = app ? pod.metadata.annotations?.[ANNOTATION_LOG_LINES] : undefined;
+  if (text) {
+    const lines = text.split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    out.push(...lines);
+  }
+  return out;
+}
+
+/** The image id to show for a container's image. */
+export function imageIdForContainer(c: Container): string {
+  return imageIdOf(c.image);
+}

@@ -1,0 +1,79 @@
+/**
+ * Small pure helpers of the node agent: a seeded random source, Go's duration format (kubelet
+ * event messages print `time.Duration`), stable ids, and image names as container runtimes
+ * report them.
+ */
+import { createHash } from 'node:crypto';
+
+/**
+ * A seeded uniform [0, 1) source (mulberry32): the agent's default, so a simulation that gives
+ * no `random` still plays the same way every run.
+ */
+export function seededRandom(seed = 0x6265727468): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Hex SHA-256 of the parts joined by NUL: stable ids (container ids, image digests, machine ids). */
+export function sha256Hex(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest('hex');
+}
+
+/** A UUID-shaped string (8-4-4-4-12) made from 32 hex digits. */
+export function uuidFromHex(hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * A duration in ms as Go's `time.Duration.String()` prints it after kubelet truncates it to the
+ * millisecond: `0s`, `512ms`, `1.2s`, `1m2.5s`, `1h0m0s`.
+ */
+export function goDuration(ms: number): string {
+  ms = Math.max(0, Math.floor(ms));
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${ms}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const sMs = ms % 60_000;
+  const secs = `${Math.floor(sMs / 1000)}${sMs % 1000 ? `.${String(sMs % 1000).padStart(3, '0').replace(/0+$/, '')}` : ''}s`;
+  if (h) return `${h}h${m}m${secs}`;
+  if (m) return `${m}m${secs}`;
+  return secs;
+}
+
+/**
+ * An image reference as containerd reports it in `containerStatuses[].image`: Docker Hub names get
+ * their registry and `library/` (`nginx:1.14.2` → `docker.io/library/nginx:1.14.2`), and an image
+ * with neither tag nor digest gets `:latest`.
+ */
+export function normalizeImage(image: string | undefined): string {
+  if (!image) return '';
+  const slash = image.indexOf('/');
+  const first = slash < 0 ? '' : image.slice(0, slash);
+  let ref = image;
+  if (slash < 0) ref = `docker.io/library/${image}`;
+  else if (!(first.includes('.') || first.includes(':') || first === 'localhost')) ref = `docker.io/${image}`;
+  const last = ref.slice(ref.lastIndexOf('/') + 1);
+  if (!last.includes(':') && !ref.includes('@')) ref += ':latest';
+  return ref;
+}
+
+/** The image id containerd reports: the repository with a digest (`docker.io/library/nginx@sha256:…`). */
+export function imageIdOf(image: string | undefined): string {
+  const ref = normalizeImage(image);
+  if (!ref) return '';
+  if (ref.includes('@')) return ref;
+  const repo = ref.slice(0, ref.lastIndexOf(':'));
+  return `${repo}@sha256:${sha256Hex('image', ref)}`;
+}
+
+/** Quotes words for a shell echo of a command line (`sh -c 'echo hi'`). */
+export function shellJoin(words: string[]): string {
+  return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
+}

@@ -1,0 +1,197 @@
+/**
+ * The `berth` command line (commander): global flags, one subcommand per verb, and the rule that
+ * every failure is one clear line on stderr and exit code 1 — never a stack trace, never
+ * `process.exit` (so tests run commands in-process and `cmd/berth/main.ts` decides how to exit).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { runApply } from './apply.js';
+import { runDelete } from './delete.js';
+import { runDescribe } from './describe.js';
+import { errorLine, ReportedError } from './errors.js';
+import { runFleet } from './fleet.js';
+import { runGet } from './get.js';
+import { runScale } from './scale.js';
+import { openSession, type GlobalOptions, type Session } from './session.js';
+import type { IO } from './types.js';
+import { clientVersion, runVersion } from './version.js';
+
+/** The exit code of the last command a program built here ran. */
+const exitCodes = new WeakMap<Command, { code: number }>();
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Builds the program. Commands report their own failures on `io.stderr`; the exit code is what
+ * `runCli` returns. Commands added to it later (the lead's `server`) inherit the same output and
+ * exit handling; errors they throw are reported by `runCli`.
+ */
+export function buildProgram(io: IO): Command {
+  const state = { code: 0 };
+  const program = new Command('berth');
+  exitCodes.set(program, state);
+  program
+    .description('berth: a Kubernetes-style orchestrator on simulated AWS compute')
+    .version(clientVersion(), '--version', 'print the client version')
+    .option('--kubeconfig <path>', 'path to the kubeconfig (default: $KUBECONFIG, then ~/.berth/kubeconfig)')
+    .option('--context <name>', 'the kubeconfig context to use')
+    .option('-n, --namespace <namespace>', "the namespace (default: the context's, then default)")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s), outputError: (s, write) => write(s) })
+    .showSuggestionAfterError(true);
+
+  /** Runs a command body with a session; reports any failure as one line. */
+  const act =
+    (body: (s: () => Session, args: string[], opts: Record<string, unknown>) => Promise<void>) =>
+    async (...params: unknown[]): Promise<void> => {
+      const cmd = params[params.length - 1] as Command;
+      const opts = cmd.opts();
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const positional = (params.find((p) => Array.isArray(p)) as string[] | undefined) ?? [];
+      let session: Session | undefined;
+      const open = (): Session => (session ??= openSession(g, io));
+      try {
+        await body(open, positional, opts);
+      } catch (e) {
+        if (!(e instanceof ReportedError)) io.stderr(`${errorLine(e)}\n`);
+        state.code = e instanceof ReportedError ? e.exitCode : 1;
+      }
+    };
+
+  program
+    .command('apply')
+    .description('apply a configuration to resources from files, directories or stdin')
+    .option('-f, --filename <path>', 'a file, directory or - for stdin (repeatable)', collect, [])
+    .option('-R, --recursive', 'process directories recursively')
+    .addOption(new Option('--dry-run <strategy>', 'none, server or client').choices(['none', 'server', 'client']).default('none'))
+    .action(act(async (s, _args, o) => runApply(s(), io, { filename: o.filename as string[], recursive: !!o.recursive, dryRun: o.dryRun as string })));
+
+  program
+    .command('get')
+    .description('display one or many resources')
+    .argument('[resources...]', 'KIND[,KIND...] [NAME...] or KIND/NAME ...')
+    .option('-o, --output <format>', 'wide, json, yaml or name')
+    .option('-A, --all-namespaces', 'list across all namespaces')
+    .option('-l, --selector <selector>', 'label selector')
+    .option('--field-selector <selector>', 'field selector')
+    .option('--show-labels', 'show all labels as the last column')
+    .option('-w, --watch', 'after listing, watch for changes')
+    .action(
+      act(async (s, args, o) =>
+        runGet(s(), io, args, {
+          ...(o.output !== undefined ? { output: o.output as string } : {}),
+          allNamespaces: !!o.allNamespaces,
+          ...(o.selector ? { selector: o.selector as string } : {}),
+          ...(o.fieldSelector ? { fieldSelector: o.fieldSelector as string } : {}),
+          showLabels: !!o.showLabels,
+          watch: !!o.watch,
+        }),
+      ),
+    );
+
+  program
+    .command('describe')
+    .description('show details of a resource or group of resources')
+    .argument('[resources...]', 'KIND [NAME...] or KIND/NAME ...')
+    .option('-l, --selector <selector>', 'label selector')
+    .option('-A, --all-namespaces', 'across all namespaces')
+    .option('--show-events', 'show events (default)', true)
+    .option('--no-show-events', 'do not show events')
+    .action(act(async (s, args, o) => runDescribe(s(), io, args, { ...(o.selector ? { selector: o.selector as string } : {}), allNamespaces: !!o.allNamespaces, showEvents: o.showEvents !== false })));
+
+  program
+    .command('delete')
+    .description('delete resources by file, by name, by label selector, or all of a kind')
+    .argument('[resources...]', 'KIND NAME... or KIND/NAME ...')
+    .option('-f, --filename <path>', 'a file, directory or - for stdin (repeatable)', collect, [])
+    .option('-R, --recursive', 'process directories recursively')
+    .option('-l, --selector <selector>', 'label selector')
+    .option('--all', 'delete all objects of the kinds given')
+    .option('-A, --all-namespaces', 'with -l or --all: across all namespaces')
+    .option('--cascade <strategy>', 'background, foreground or orphan', 'background')
+    .option('--grace-period <seconds>', 'seconds given to terminate gracefully (-1: the object\'s own)', '-1')
+    .option('--force', 'delete immediately (with --grace-period=0)')
+    .option('--wait', 'wait until the objects are gone (default)', true)
+    .option('--no-wait', 'return as soon as deletion is requested')
+    .option('--timeout <duration>', 'how long to wait (0: five minutes)', '0s')
+    .option('--ignore-not-found', 'treat "not found" as success')
+    .action(
+      act(async (s, args, o) => {
+        const grace = Number(o.gracePeriod);
+        if (!Number.isInteger(grace)) throw new Error(`invalid argument "${String(o.gracePeriod)}" for "--grace-period" flag: must be an integer`);
+        await runDelete(s(), io, args, {
+          filename: o.filename as string[],
+          recursive: !!o.recursive,
+          ...(o.selector ? { selector: o.selector as string } : {}),
+          all: !!o.all,
+          allNamespaces: !!o.allNamespaces,
+          cascade: o.cascade as string,
+          gracePeriod: grace,
+          force: !!o.force,
+          wait: o.wait !== false,
+          timeout: o.timeout as string,
+          ignoreNotFound: !!o.ignoreNotFound,
+        });
+      }),
+    );
+
+  program
+    .command('scale')
+    .description('set a new size for a Deployment, ReplicaSet, StatefulSet or Auto Scaling group')
+    .argument('[resources...]', 'KIND/NAME or KIND NAME')
+    .option('--replicas <count>', 'the new number of replicas')
+    .option('--current-replicas <count>', 'only scale if the current count is this')
+    .action(act(async (s, args, o) => runScale(s(), io, args, { ...(o.replicas !== undefined ? { replicas: o.replicas as string } : {}), ...(o.currentReplicas !== undefined ? { currentReplicas: o.currentReplicas as string } : {}) })));
+
+  program
+    .command('version')
+    .description('print the client and server versions')
+    .option('--client', 'the client version only')
+    .action(act(async (s, _args, o) => runVersion(io, s, { client: !!o.client })));
+
+  program
+    .command('fleet')
+    .description('the simulated fleet at a glance: nodes, their fill, and what they cost')
+    .option('-o, --output <format>', 'json')
+    .action(act(async (s, _args, o) => runFleet(s(), io, o.output !== undefined ? { output: o.output as string } : {})));
+
+  return program;
+}
+
+/** Boolean flags that kubectl users write as `--flag=true|false`. */
+const BOOLEAN_FLAGS = new Set(['wait', 'show-events', 'show-labels', 'ignore-not-found', 'all-namespaces', 'recursive', 'force', 'all', 'watch', 'client']);
+const NEGATABLE = new Set(['wait', 'show-events']);
+
+/** `--wait=false` → `--no-wait`, `--show-labels=true` → `--show-labels`, as kubectl accepts them. */
+export function normalizeArgs(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const a of argv) {
+    const m = /^--([a-z-]+)=(true|false)$/.exec(a);
+    if (m && BOOLEAN_FLAGS.has(m[1]!)) {
+      if (m[2] === 'true') out.push(`--${m[1]}`);
+      else if (NEGATABLE.has(m[1]!)) out.push(`--no-${m[1]}`);
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+/**
+ * Runs one command line (`argv` without the node and script paths) and returns its exit code:
+ * 0, or 1 after one clear line on stderr. `program` lets `cmd/berth/main.ts` pass the program it
+ * extended (e.g. with `server`).
+ */
+export async function runCli(argv: string[], io: IO, program: Command = buildProgram(io)): Promise<number> {
+  const state = exitCodes.get(program) ?? { code: 0 };
+  state.code = 0;
+  try {
+    await program.parseAsync(normalizeArgs(argv), { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (!(e instanceof ReportedError)) io.stderr(`${errorLine(e)}\n`);
+    return e instanceof ReportedError ? e.exitCode : 1;
+  }
+  return state.code;
+}

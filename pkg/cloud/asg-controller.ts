@@ -1,0 +1,231 @@
+/**
+ * The Auto Scaling group controller: keeps `spec.desiredCapacity` healthy, non-terminating
+ * instances of the launch template in the group's zones, as EC2 Auto Scaling does.
+ *
+ * - Too few: launch, each into the zone with the fewest instances (scaling.ts).
+ * - Too many: terminate by the Default termination policy (scaling.ts, [19] in AWS-SEMANTICS.md).
+ * - An instance that is stopping or stopped is unhealthy (the default EC2 health check "checks that
+ *   the instance is running", EC2 Auto Scaling User Guide, "About the health checks for your Auto
+ *   Scaling group"), and one in a zone the group no longer lists is out of place: both are
+ *   terminated and replaced at once ([15] in AWS-SEMANTICS.md: unhealthy instances are replaced).
+ *   EC2's AZ rebalancing of a group that is merely uneven is not modelled.
+ *
+ * Instances carry the label `autoscaling.berth.dev/group-name` and a controller ownerReference to
+ * the group; the label goes onto their Nodes too. Termination is a change of the instance's
+ * `spec.state`, so the Instance stays visible (terminated) for an hour, as in EC2.
+ *
+ * Level-based: each reconcile looks at the group and all its instances. The instance cache is
+ * read through a LocalView, so a reconcile that follows this controller's own launches sees them
+ * even before the watch has delivered them.
+ */
+import { isAlreadyExists, isNotFound } from '../api/errors.js';
+import { controllerRef, deepEqual, ownerRef } from '../api/meta.js';
+import { parseTime } from '../clock/clock.js';
+import { Kinds } from '../client/client.js';
+import type { Controller, Manager, ReconcileContext, Reconciler } from '../runtime/manager.js';
+import { controllerFor } from '../runtime/manager.js';
+import { launchZones, terminationOrder, type Member } from './scaling.js';
+import {
+  GROUP_NAME_LABEL,
+  newInstanceId,
+  type AutoScalingGroup,
+  type AutoScalingGroupStatus,
+  type GroupInstance,
+  type HealthStatus,
+  type Instance,
+  type LifecycleState,
+} from './types.js';
+import { LocalView } from './view.js';
+
+/** The index of the instance cache by group name. */
+const GROUP_INDEX = GROUP_NAME_LABEL;
+
+export interface AutoScalingGroupControllerOptions {
+  /** Random numbers for instance ids. */
+  random: () => number;
+}
+
+/** How a group sees one of its instances. */
+interface Classified {
+  inst: Instance;
+  /** Undefined once the instance is terminated (it has left the group). */
+  lifecycle?: LifecycleState;
+  health: HealthStatus;
+}
+
+/** An instance's place in its group: gone once terminated; Terminating from the moment termination is asked. */
+export function classifyInstance(inst: Instance): { lifecycle?: LifecycleState; health: HealthStatus } {
+  const st = inst.status?.state;
+  const health: HealthStatus = st === 'stopping' || st === 'stopped' || (inst.spec.state === 'stopped' && st !== undefined) ? 'Unhealthy' : 'Healthy';
+  if (st === 'terminated') return { health };
+  if (inst.metadata.deletionTimestamp || inst.spec.state === 'terminated' || st === 'shutting-down') return { lifecycle: 'Terminating', health };
+  if (st === undefined || st === 'pending') return { lifecycle: 'Pending', health };
+  return { lifecycle: 'InService', health };
+}
+
+/** True if the instance no longer matches the group's launch template (the policy's "outdated launch template"). */
+function outdated(inst: Instance, asg: AutoScalingGroup): boolean {
+  const lt = asg.spec.launchTemplate;
+  const labels = { ...(inst.spec.nodeLabels ?? {}) };
+  delete labels[GROUP_NAME_LABEL];
+  return inst.spec.instanceType !== lt.instanceType || !deepEqual(labels, lt.nodeLabels ?? {}) || !deepEqual(inst.spec.nodeTaints ?? [], lt.nodeTaints ?? []);
+}
+
+export class AutoScalingGroupController implements Reconciler {
+  readonly instances: LocalView<Instance>;
+
+  constructor(
+    mgr: Manager,
+    private readonly opts: AutoScalingGroupControllerOptions,
+    instances?: LocalView<Instance>,
+  ) {
+    this.instances = instances ?? new LocalView(mgr.informer<Instance>(Kinds.Instance));
+    this.instances.informer.cache.addIndex(GROUP_INDEX, (i) => {
+      const g = i.metadata.labels?.[GROUP_NAME_LABEL];
+      return g ? [g] : [];
+    });
+  }
+
+  /** Registers the controller: groups, and the instances they own. */
+  static install(mgr: Manager, opts: AutoScalingGroupControllerOptions, instances?: LocalView<Instance>): { controller: Controller; reconciler: AutoScalingGroupController } {
+    const reconciler = new AutoScalingGroupController(mgr, opts, instances);
+    const controller = controllerFor(mgr, Kinds.AutoScalingGroup).named('autoscaling-group').owns(Kinds.Instance).complete(reconciler);
+    return { controller, reconciler };
+  }
+
+  async reconcile(ctx: ReconcileContext, name: string): Promise<void> {
+    const asg = await ctx.client.tryGet<AutoScalingGroup>(Kinds.AutoScalingGroup, name);
+    if (!asg) return this.deleteOrphans(ctx, name);
+    // A group being deleted only waits: the garbage collector (or deleteOrphans) ends its instances.
+    if (asg.metadata.deletionTimestamp) return;
+    const now = ctx.clock.now();
+    const zones = asg.spec.availabilityZones;
+    const desired = asg.spec.desiredCapacity ?? asg.spec.minSize;
+
+    const counting: Instance[] = [];
+    const replace: Instance[] = [];
+    for (const c of this.members(asg)) {
+      if (c.lifecycle === undefined || c.lifecycle === 'Terminating') continue;
+      if (c.health === 'Unhealthy' || !zones.includes(c.inst.spec.availabilityZone)) replace.push(c.inst);
+      else counting.push(c.inst);
+    }
+
+    const victims = [...replace];
+    let launches = 0;
+    if (counting.length > desired) {
+      const byId = new Map(counting.map((i) => [i.metadata.name!, i]));
+      const members: Member[] = counting.map((i) => ({
+        instanceId: i.metadata.name!,
+        zone: i.spec.availabilityZone,
+        launchTime: parseTime(i.status?.launchTime),
+        outdated: outdated(i, asg),
+      }));
+      for (const m of terminationOrder(zones, members, counting.length - desired, now)) victims.push(byId.get(m.instanceId)!);
+    } else {
+      launches = desired - counting.length;
+    }
+
+    for (const v of victims) await this.terminate(ctx, asg, v);
+    const staying = counting.filter((i) => !victims.includes(i));
+    for (const zone of launchZones(zones, staying.map((i) => ({ zone: i.spec.availabilityZone })), launches)) await this.launch(ctx, asg, zone);
+
+    await this.writeStatus(ctx, asg, desired);
+  }
+
+  /** The group's instances (owned by this very group), with their lifecycle and health. */
+  private members(asg: AutoScalingGroup): Classified[] {
+    const uid = asg.metadata.uid;
+    const owned = this.instances.list((i) => controllerRef(i)?.uid === uid && i.metadata.labels?.[GROUP_NAME_LABEL] === asg.metadata.name, { name: GROUP_INDEX, value: asg.metadata.name! });
+    return owned.map((inst) => ({ inst, ...classifyInstance(inst) }));
+  }
+
+  private async launch(ctx: ReconcileContext, asg: AutoScalingGroup, zone: string): Promise<void> {
+    const lt = asg.spec.launchTemplate;
+    const group = asg.metadata.name!;
+    for (let attempt = 0; ; attempt++) {
+      const id = newInstanceId(this.opts.random);
+      const inst: Instance = {
+        apiVersion: Kinds.Instance.apiVersion,
+        kind: Kinds.Instance.kind,
+        metadata: { name: id, labels: { [GROUP_NAME_LABEL]: group }, ownerReferences: [ownerRef(asg)] },
+        spec: {
+          instanceType: lt.instanceType,
+          availabilityZone: zone,
+          state: 'running',
+          nodeLabels: { ...(lt.nodeLabels ?? {}), [GROUP_NAME_LABEL]: group },
+          ...(lt.nodeTaints?.length ? { nodeTaints: lt.nodeTaints.map((t) => ({ ...t })) } : {}),
+        },
+      };
+      try {
+        this.instances.wrote(await ctx.client.create(inst));
+        ctx.recorder.event(asg, 'Normal', 'Launching', `Launching a new EC2 instance: ${id}`);
+        return;
+      } catch (e) {
+        // A clash of random ids: draw another.
+        if (isAlreadyExists(e) && attempt < 3) continue;
+        ctx.recorder.event(asg, 'Warning', 'FailedLaunch', `Launching a new EC2 instance failed: ${(e as Error).message}`);
+        throw e;
+      }
+    }
+  }
+
+  private async terminate(ctx: ReconcileContext, asg: AutoScalingGroup, inst: Instance): Promise<void> {
+    const id = inst.metadata.name!;
+    try {
+      const out = await ctx.client.patch<Instance>(Kinds.Instance, id, undefined, 'merge', { spec: { state: 'terminated' } });
+      this.instances.wrote(out);
+      ctx.recorder.event(asg, 'Normal', 'Terminating', `Terminating EC2 instance: ${id}`);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  /** Writes the status whole when it changed. This controller is its only writer. */
+  private async writeStatus(ctx: ReconcileContext, asg: AutoScalingGroup, desired: number): Promise<void> {
+    const instances: GroupInstance[] = [];
+    for (const c of this.members(asg)) {
+      if (!c.lifecycle) continue;
+      instances.push({
+        instanceId: c.inst.metadata.name!,
+        availabilityZone: c.inst.spec.availabilityZone,
+        lifecycleState: c.lifecycle,
+        instanceType: c.inst.spec.instanceType,
+        healthStatus: c.health,
+      });
+    }
+    instances.sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
+    const status: AutoScalingGroupStatus = {
+      currentCapacity: instances.filter((i) => i.lifecycleState !== 'Terminating').length,
+      desiredCapacity: desired,
+      instances,
+    };
+    if (deepEqual(status, asg.status)) return;
+    const obj: AutoScalingGroup = { ...asg, metadata: { ...asg.metadata }, status };
+    delete obj.metadata.resourceVersion;
+    try {
+      await ctx.client.updateStatus(obj);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  /**
+   * The group is gone: delete the instances it controlled (each terminates through its
+   * finalizer), as a forced DeleteAutoScalingGroup does. Reads the API, not the cache, so an
+   * instance the garbage collector has just released (orphan deletion) is left alone.
+   */
+  private async deleteOrphans(ctx: ReconcileContext, name: string): Promise<void> {
+    const list = await ctx.client.list<Instance>(Kinds.Instance, { labelSelector: `${GROUP_NAME_LABEL}=${name}` });
+    for (const inst of list.items) {
+      const c = controllerRef(inst);
+      if (!c || c.kind !== 'AutoScalingGroup' || c.name !== name || inst.metadata.deletionTimestamp) continue;
+      try {
+        const out = await ctx.client.delete(Kinds.Instance, inst.metadata.name!, undefined, { preconditions: { uid: inst.metadata.uid! } });
+        if (out.metadata.deletionTimestamp) this.instances.wrote(out as Instance);
+        else this.instances.deleted(out);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+  }
+}

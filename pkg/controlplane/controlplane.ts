@@ -1,0 +1,91 @@
+/**
+ * The all-in-one control plane: one process holding the API server, the workload controllers,
+ * the scheduler, the node agent (every simulated node's kubelet) and the simulated EC2 account,
+ * all talking through the in-process transport. `berth server` puts the HTTP API in front of it;
+ * `berth simulate` and the integration tests run it on a virtual clock.
+ */
+import { createApiServer, type ApiServer } from '../apiserver/index.js';
+import { NodeAgent, type AgentOptions } from '../agent/index.js';
+import { Client } from '../client/client.js';
+import type { Clock } from '../clock/clock.js';
+import { installCloud, type CloudOptions } from '../cloud/index.js';
+import { installControllers } from '../controllers/index.js';
+import { Manager } from '../runtime/manager.js';
+import { silentLogger, type Logger } from '../runtime/logger.js';
+import { Scheduler, type SchedulerOptions } from '../scheduler/index.js';
+import type { Backend } from '../storage/types.js';
+
+/** The parts `berth server --components` can run; `all` is every one of them. */
+export type Component = 'controllers' | 'scheduler' | 'agent' | 'cloud';
+export const ALL_COMPONENTS: Component[] = ['controllers', 'scheduler', 'agent', 'cloud'];
+
+export interface ControlPlaneOptions {
+  backend: Backend;
+  clock: Clock;
+  log?: Logger;
+  /** Which components run in this process (default: all). */
+  components?: Component[];
+  cloud?: CloudOptions;
+  agent?: AgentOptions;
+  scheduler?: SchedulerOptions;
+}
+
+export interface ControlPlane {
+  api: ApiServer;
+  client: Client;
+  mgr: Manager;
+  clock: Clock;
+  scheduler?: Scheduler;
+  agent?: NodeAgent;
+  /** True once every informer has listed and the components are running. */
+  ready(): boolean;
+  /** Starts the components; resolves when they are running. */
+  start(): Promise<void>;
+  /** Stops the components and closes the store (every acknowledged write is already durable). */
+  stop(): Promise<void>;
+}
+
+/** Assembles the control plane over a storage backend. Nothing runs until `start`. */
+export async function createControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const components = new Set(opts.components ?? ALL_COMPONENTS);
+  const log = opts.log ?? silentLogger();
+  const api = await createApiServer({ backend: opts.backend, clock: opts.clock });
+  const client = new Client(api.transport);
+  const mgr = new Manager({ client, clock: opts.clock, log });
+  if (components.has('cloud')) await installCloud(api, mgr, opts.cloud);
+  if (components.has('controllers')) installControllers(mgr);
+  let scheduler: Scheduler | undefined;
+  if (components.has('scheduler')) {
+    scheduler = new Scheduler(mgr, opts.scheduler);
+    mgr.add(scheduler);
+  }
+  let agent: NodeAgent | undefined;
+  if (components.has('agent')) {
+    agent = new NodeAgent(mgr, opts.agent);
+    mgr.add(agent);
+    api.logs.current = agent;
+  }
+  const ac = new AbortController();
+  let running: Promise<void> | undefined;
+  let isReady = false;
+  return {
+    api,
+    client,
+    mgr,
+    clock: opts.clock,
+    ...(scheduler ? { scheduler } : {}),
+    ...(agent ? { agent } : {}),
+    ready: () => isReady,
+    async start() {
+      running = mgr.start(ac.signal);
+      await mgr.waitForSync(ac.signal);
+      isReady = true;
+    },
+    async stop() {
+      isReady = false;
+      ac.abort();
+      await running;
+      await opts.backend.close();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+/** The all-in-one control plane assembly. */
+export * from './controlplane.js';

@@ -1,0 +1,58 @@
+/**
+ * The in-tree plugins by name, and berth's default profile. Profiles are data: a profile lists
+ * plugin names, and the registry turns names into instances (add out-of-tree plugins to a copy of
+ * the registry and pass it in `SchedulerOptions.registry`).
+ */
+import type { PluginFactory, Profile } from '../framework/types.js';
+import { NodeAffinity } from './node-affinity.js';
+import { NodeName } from './node-name.js';
+import { NodeResourcesBalancedAllocation, type NodeResourcesBalancedAllocationArgs } from './node-resources-balanced-allocation.js';
+import { NodeResourcesFit, type NodeResourcesFitArgs } from './node-resources-fit.js';
+import { NodeUnschedulable } from './node-unschedulable.js';
+import { TaintToleration } from './taint-toleration.js';
+
+/** The name of the default profile, and the `spec.schedulerName` the API server defaults pods to. */
+export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
+
+/** A fresh map of the in-tree plugin factories. */
+export function inTreeRegistry(): Map<string, PluginFactory> {
+  return new Map<string, PluginFactory>([
+    [NodeUnschedulable.name, () => new NodeUnschedulable()],
+    [NodeName.name, () => new NodeName()],
+    [TaintToleration.name, () => new TaintToleration()],
+    [NodeAffinity.name, () => new NodeAffinity()],
+    [NodeResourcesFit.name, (args) => new NodeResourcesFit(args as NodeResourcesFitArgs | undefined)],
+    [NodeResourcesBalancedAllocation.name, (args) => new NodeResourcesBalancedAllocation(args as NodeResourcesBalancedAllocationArgs | undefined)],
+  ]);
+}
+
+/**
+ * berth's default profile: kube-scheduler's default filters in its order (cheap, node-level
+ * checks first; a node stops at the first rejection, and that rejection is what the pod's message
+ * counts), and its score weights (TaintToleration 3, NodeAffinity 2, NodeResourcesFit 1,
+ * pkg/scheduler/apis/config/v1/default_plugins.go), with two differences: NodeResourcesFit
+ * scores MostAllocated (bin-packing) rather than LeastAllocated, and
+ * NodeResourcesBalancedAllocation is left out because it works against packing.
+ */
+export function defaultProfile(schedulerName = DEFAULT_SCHEDULER_NAME): Profile {
+  return {
+    schedulerName,
+    filters: [NodeUnschedulable.name, NodeName.name, TaintToleration.name, NodeAffinity.name, NodeResourcesFit.name],
+    scores: [
+      { name: TaintToleration.name, weight: 3 },
+      { name: NodeAffinity.name, weight: 2 },
+      { name: NodeResourcesFit.name, weight: 1 },
+    ],
+    pluginArgs: {
+      [NodeResourcesFit.name]: {
+        scoringStrategy: {
+          type: 'MostAllocated',
+          resources: [
+            { name: 'cpu', weight: 1 },
+            { name: 'memory', weight: 1 },
+          ],
+        },
+      } satisfies NodeResourcesFitArgs,
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * Resource scoring, shared by NodeResourcesFit (MostAllocated, LeastAllocated) and
+ * NodeResourcesBalancedAllocation, as kube-scheduler's
+ * pkg/scheduler/framework/plugins/noderesources/{most_allocated,least_allocated,balanced_allocation,resource_allocation}.go
+ * (https://kubernetes.io/docs/concepts/scheduling-eviction/resource-bin-packing/).
+ *
+ * The formulas are pure functions over parallel arrays: `requested[i]` (the node's requests plus
+ * the pod's) and `allocatable[i]` of resource i, in millicores for cpu and units otherwise.
+ * Integer arithmetic truncates, as Go's int64 division does, so scores match kube-scheduler's.
+ */
+import type { NodeInfo } from '../framework/node-info.js';
+import { MAX_NODE_SCORE } from '../framework/types.js';
+
+/** A resource scoring looks at, and its weight (kube-scheduler's `ResourceSpec`). */
+export interface ResourceSpec {
+  name: string;
+  /** A positive integer. */
+  weight: number;
+}
+
+/** kube-scheduler's default scoring resources: cpu and memory, weight 1 each. */
+export const DEFAULT_SCORING_RESOURCES: readonly ResourceSpec[] = [
+  { name: 'cpu', weight: 1 },
+  { name: 'memory', weight: 1 },
+];
+
+/**
+ * One resource's MostAllocated score: `requested × 100 / capacity`, truncated. More than the
+ * capacity (possible because pods without requests count 100m / 200Mi) counts as full: 100.
+ * No capacity scores 0.
+ */
+export function mostRequestedScore(requested: number, capacity: number): number {
+  if (capacity === 0) return 0;
+  return Math.trunc((Math.min(requested, capacity) * MAX_NODE_SCORE) / capacity);
+}
+
+/**
+ * One resource's LeastAllocated score: `(capacity − requested) × 100 / capacity`, truncated;
+ * more than the capacity scores 0, as does no capacity.
+ */
+export function leastRequestedScore(requested: number, capacity: number): number {
+  if (capacity === 0 || requested > capacity) return 0;
+  return Math.trunc(((capacity - requested) * MAX_NODE_SCORE) / capacity);
+}
+
+/**
+ * The weighted mean of per-resource scores, truncated: `Σ wᵢ·score(rᵢ, aᵢ) ÷ Σ wᵢ` over the
+ * resources the node has (allocatable 0 is left out, weight and all); 0 if it has none.
+ */
+function weightedScore(per: (requested: number, capacity: number) => number, requested: readonly number[], allocatable: readonly number[], weights: readonly number[]): number {
+  let score = 0;
+  let weightSum = 0;
+  for (let i = 0; i < requested.length; i++) {
+    if (allocatable[i] === 0) continue;
+    score += per(requested[i]!, allocatable[i]!) * weights[i]!;
+    weightSum += weights[i]!;
+  }
+  return weightSum === 0 ? 0 : Math.trunc(score / weightSum);
+}
+
+/** MostAllocated (bin-packing, berth's default): favours the fullest node. `mostResourceScorer`. */
+export function mostAllocatedScore(requested: readonly number[], allocatable: readonly number[], weights: readonly number[]): number {
+  return weightedScore(mostRequestedScore, requested, allocatable, weights);
+}
+
+/** LeastAllocated (spreading, kube-scheduler's default): favours the emptiest node. `leastResourceScorer`. */
+export function leastAllocatedScore(requested: readonly number[], allocatable: readonly number[], weights: readonly number[]): number {
+  return weightedScore(leastRequestedScore, requested, allocatable, weights);
+}
+
+/**
+ * BalancedAllocation: favours nodes whose resources would be used evenly. With fractions
+ * `fᵢ = min(1, requestedᵢ / allocatableᵢ)` over the resources the node has,
+ * `score = trunc((1 − std(f)) × 100)`, where for two resources std is `|f₀ − f₁| / 2` and for more
+ * the population standard deviation. Weights play no part. `balancedResourceScorer`.
+ */
+export function balancedAllocationScore(requested: readonly number[], allocatable: readonly number[]): number {
+  const fractions: number[] = [];
+  let total = 0;
+  for (let i = 0; i < requested.length; i++) {
+    if (allocatable[i] === 0) continue;
+    const f = Math.min(1, requested[i]! / allocatable[i]!);
+    fractions.push(f);
+    total += f;
+  }
+  let std = 0;
+  if (fractions.length === 2) std = Math.abs((fractions[0]! - fractions[1]!) / 2);
+  else if (fractions.length > 2) {
+    const mean = total / fractions.length;
+    let sum = 0;
+    for (const f of fractions) sum += (f - mean) * (f - mean);
+    std = Math.sqrt(sum / fractions.length);
+  }
+  return Math.trunc((1 - std) * MAX_NODE_SCORE);
+}
+
+const NATIVE = new Set(['cpu', 'memory', 'ephemeral-storage', 'pods']);
+
+/**
+ * `[allocatable, requested]` of `resource` on a node with the pod's `podRequest` added, as
+ * `calculateResourceAllocatableRequest`. With `nonZero`, cpu and memory count pods without
+ * requests at the scoring defaults (NodeResourcesFit's strategies do; BalancedAllocation does
+ * not). An extended resource the pod does not request is left out ([0, 0]), as is `pods`.
+ */
+export function allocatableAndRequested(ni: NodeInfo, resource: string, podRequest: number, nonZero: boolean): [number, number] {
+  if (resource === 'pods' || (podRequest === 0 && !NATIVE.has(resource))) return [0, 0];
+  const allocatable = ni.allocatable[resource] ?? 0;
+  if (nonZero && resource === 'cpu') return [allocatable, ni.nonZeroRequested.cpu + podRequest];
+  if (nonZero && resource === 'memory') return [allocatable, ni.nonZeroRequested.memory + podRequest];
+  return [allocatable, (ni.requested[resource] ?? 0) + podRequest];
+}
+
+/** Checks a scoring resource list (kube-scheduler's `ValidateNodeResourcesFitArgs` rules); throws Error. */
+export function validateResourceSpecs(specs: readonly ResourceSpec[]): void {
+  if (specs.length === 0) throw new Error('scoring resources must not be empty');
+  const seen = new Set<string>();
+  for (const r of specs) {
+    if (!r.name) throw new Error('a scoring resource needs a name');
+    if (seen.has(r.name)) throw new Error(`scoring resource "${r.name}" listed twice`);
+    seen.add(r.name);
+    if (!Number.isInteger(r.weight) || r.weight < 1 || r.weight > 100) throw new Error(`scoring resource "${r.name}": weight must be an integer in 1..100, got ${r.weight}`);
+  }
+}
