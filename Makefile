@@ -13,6 +13,7 @@ install: $(NPM_STAMP)
 
 build: install
 	npx tsc -p tsconfig.json
+	chmod +x dist/cmd/berth/main.js
 
 test: build
 	npx tap

@@ -159,7 +159,7 @@ t.test('init containers, then a sidecar, then the app', async (t) => {
   ];
   const r = play(pod, 60_000);
   t.same(r.timeline, [
-    '0 pod-create Pending Init:1/2', // kubectl would print Init:0/2: see the note on podStatusReason in the agent's report
+    '0 pod-create Pending Init:0/2', // the first init container has not started: kubectl prints Init:0/2
     '1000 init-container-start Pending Init:1/2',
     '2000 init-container-start Pending PodInitializing',
     '3000 pod-start Running Running',

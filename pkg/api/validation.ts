@@ -6,6 +6,7 @@
 import { fieldDuplicate, fieldInvalid, fieldNotSupported, fieldRequired, type FieldError } from './errors.js';
 import { selectorFromLabelSelector, SelectorError } from './labels.js';
 import { isQuantity, parseQuantity, resourceAmount } from './quantity.js';
+import { clone, deepEqual } from './meta.js';
 import type { Container, KubeObject, LabelSelector, ObjectMeta, PodSpec, PodTemplateSpec } from './types.js';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -293,8 +294,48 @@ function intOrPercent(v: unknown, path: string): FieldError[] {
   return [fieldInvalid(path, v, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")];
 }
 
-export function validatePod(obj: KubeObject): FieldError[] {
-  return [...validateObjectMeta(obj.metadata, true), ...validatePodSpec(obj.spec as PodSpec, 'spec')];
+export function validatePod(obj: KubeObject, old?: KubeObject): FieldError[] {
+  const errs = [...validateObjectMeta(obj.metadata, true), ...validatePodSpec(obj.spec as PodSpec, 'spec')];
+  if (old && !errs.length) errs.push(...validatePodUpdate(obj.spec as PodSpec, old.spec as PodSpec));
+  return errs;
+}
+
+/**
+ * What a Pod update may change (ValidatePodUpdate in pkg/apis/core/validation): container and
+ * init container images, `activeDeadlineSeconds`, added tolerations, and removed scheduling
+ * gates. The node is set only through the `binding` subresource.
+ */
+export function validatePodUpdate(spec: PodSpec, old: PodSpec): FieldError[] {
+  const mutable = clone(old);
+  spec.containers?.forEach((c, i) => {
+    if (mutable.containers?.[i] && c?.image !== undefined) mutable.containers[i]!.image = c.image;
+  });
+  spec.initContainers?.forEach((c, i) => {
+    if (mutable.initContainers?.[i] && c?.image !== undefined) mutable.initContainers[i]!.image = c.image;
+  });
+  if (spec.activeDeadlineSeconds !== undefined) mutable.activeDeadlineSeconds = spec.activeDeadlineSeconds;
+  const oldTolerations = JSON.stringify(old.tolerations ?? []);
+  const kept = (old.tolerations ?? []).every((t) => (spec.tolerations ?? []).some((n) => deepEqual(n, t)));
+  if (kept) {
+    if (spec.tolerations !== undefined) mutable.tolerations = spec.tolerations;
+  } else if (oldTolerations !== JSON.stringify(spec.tolerations ?? [])) {
+    mutable.tolerations = old.tolerations;
+  }
+  const gates = old.schedulingGates as { name: string }[] | undefined;
+  if (gates && (spec.schedulingGates as { name: string }[] | undefined ?? []).every((g) => gates.some((o) => o.name === g.name))) mutable.schedulingGates = spec.schedulingGates;
+  if (deepEqual(stripUndefined(mutable), stripUndefined(spec))) return [];
+  return [
+    {
+      type: 'FieldValueForbidden',
+      field: 'spec',
+      detail:
+        'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+    },
+  ];
+}
+
+function stripUndefined<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
 }
 
 export function validateDeployment(obj: KubeObject): FieldError[] {

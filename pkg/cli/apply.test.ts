@@ -203,6 +203,12 @@ t.test('a namespace or a CRD and what lives in it, in one invocation', async (t)
   const nsFile = env.file('ns-and-pod.yaml', `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: fresh\n---\n${readFileSync(join(CORPUS, 'k8s-website/cpu-request-limit.yaml'), 'utf8').replace('cpu-example', 'fresh')}`);
   let r = await env.run(['apply', '-f', nsFile]);
   t.equal(r.stdout, 'namespace/fresh created\npod/cpu-demo created\n', r.stderr);
+  // Once the namespace exists, its documents are dry-run like any other: a broken one stops all.
+  writeFileSync(nsFile, readFileSync(nsFile, 'utf8').replace('image: vish/stress', 'image: ""'));
+  r = await env.run(['apply', '-f', nsFile]);
+  t.equal(r.code, 1);
+  t.equal(r.stdout, '');
+  t.match(r.stderr, /Pod "cpu-demo" is invalid: spec\.containers\[0\]\.image: Required value/);
   const crd = join(CORPUS, 'k8s-website/shirt-resource-definition.yaml');
   const shirts = join(CORPUS, 'k8s-website/shirt-resources.yaml');
   r = await env.run(['apply', '-f', crd, '-f', shirts]);

@@ -18,7 +18,7 @@ import { clone, deepEqual, isObject } from '../api/meta.js';
 import { parseApiVersion, UnknownResourceError, type ResourceInfo } from '../api/resources.js';
 import type { KubeObject } from '../api/types.js';
 import { threeWayMergePatch } from '../apiserver/patch/patch.js';
-import { CliError, ReportedError, statusLine } from './errors.js';
+import { CliError, errorLine, ReportedError, statusLine } from './errors.js';
 import { readManifests, type ManifestDoc } from './manifest.js';
 import { kindPrefix } from './printers.js';
 import type { Session } from './session.js';
@@ -113,9 +113,10 @@ export async function runApply(s: Session, io: IO, opts: ApplyOptions): Promise<
       const outcome = await applyOne(s, io, p, r, false);
       io.stdout(`${p.prefix}/${p.name} ${outcome}\n`);
     } catch (e) {
+      // Whatever stopped it (the server's refusal, a lost connection), say what was written.
       if (e instanceof StatusError) io.stderr(`${statusLine(e, `error when applying "${p.doc.file}"`)}\n`);
       else if (e instanceof UnknownResourceError) io.stderr(`error: ${mappingError(p.doc, e.message)}\n`);
-      else throw e;
+      else io.stderr(`${errorLine(e)}\n`);
       const files = [...new Set(planned.map((x) => x.doc.file))].join(', ');
       const rest = planned.slice(i).map((x) => `${x.prefix}/${x.name}`).join(', ');
       io.stderr(`applied ${i} of ${planned.length} documents from ${files}; not applied: ${rest}\n`);
@@ -169,7 +170,8 @@ async function plan(s: Session, docs: ManifestDoc[], i: number, serverDryRun: bo
       return undefined;
     }
     namespace = own ?? s.namespace;
-    if (!deferred && !serverDryRun && docs.slice(0, i).some((d) => isNamespaceDoc(d.obj, namespace!))) deferred = 'namespace';
+    // Only a namespace that does not exist yet makes the dry run impossible.
+    if (!deferred && !serverDryRun && docs.slice(0, i).some((d) => isNamespaceDoc(d.obj, namespace!)) && !(await namespaceExists(s, namespace))) deferred = 'namespace';
   }
 
   const { group } = parseApiVersion(obj.apiVersion!);
@@ -296,6 +298,10 @@ function listUnchanged(original: unknown, modified: unknown[], live: unknown[]):
 
 function refOf(obj: KubeObject): { apiVersion: string; kind: string } {
   return { apiVersion: obj.apiVersion!, kind: obj.kind! };
+}
+
+async function namespaceExists(s: Session, name: string): Promise<boolean> {
+  return (await s.client.tryGet({ apiVersion: 'v1', kind: 'Namespace' }, name)) !== undefined;
 }
 
 function isNamespaceDoc(obj: KubeObject, name: string): boolean {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { Kinds } from '../client/client.js';
 import { VirtualClock } from '../clock/clock.js';
-import { rfc1123z, selectorString, smartLabelFor } from './describe.js';
+import { rfc1123z, selectorString, smartLabelFor } from './describe/index.js';
 import { kubectl, kubectlAvailable } from './kubectl.testutil.js';
 import { seedCluster, startCliEnv } from './testenv.js';
 
@@ -315,4 +315,88 @@ t.test('the same output as kubectl, against the same server', { skip: !(await ku
     t.equal(ours.stdout, theirs.stdout, args.join(' '));
   }
   t.ok(await env.client.get(Kinds.Node, 'n1'));
+});
+
+t.test('workload describers: Job, CronJob, DaemonSet, StatefulSet, HorizontalPodAutoscaler', async (t) => {
+  const corpus = '/work/shared/corpus';
+  for (const f of ['k8s-website/job.yaml', 'k8s-website/daemonset.yaml', 'k8s-examples/horizontal-pod-autoscaler.yaml', 'k8s-website/hpa/php-apache.yaml']) {
+    t.equal((await env.run(['apply', '-f', `${corpus}/${f}`])).code, 0, f);
+  }
+  const more = env.file(
+    'workloads.yaml',
+    `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: 0}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: pg
+        image: postgres
+        volumeMounts: [{name: data, mountPath: /var/lib/pg}]
+        livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 5}
+        envFrom: [{configMapRef: {name: cfg}}]
+        env:
+        - {name: POD, valueFrom: {fieldRef: {apiVersion: v1, fieldPath: metadata.name}}}
+        - {name: PW, valueFrom: {secretKeyRef: {name: s, key: pw}}}
+      volumes:
+      - {name: conf, configMap: {name: cfg}}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: c, image: busybox, args: [echo, hi]}]
+`,
+  );
+  t.equal((await env.run(['apply', '-f', more])).code, 0);
+  const hpa = await env.run(['describe', 'hpa', 'gemma-server-hpa']);
+  t.equal(
+    hpa.stdout,
+    `Name:                                   gemma-server-hpa
+Namespace:                              default
+Labels:                                 <none>
+Annotations:                            <none>
+CreationTimestamp:                      Thu, 01 Jan 2026 03:25:00 +0000
+Reference:                              Deployment/vllm-gemma-deployment
+Metrics:                                ( current / target )
+  "vllm_num_requests_running" on pods:  <unknown> / 4
+Min replicas:                           1
+Max replicas:                           5
+Behavior:
+  Scale Down:
+    Stabilization Window: 30 seconds
+    Select Policy: Max
+    Policies:
+      - Type: Percent  Value: 100  Period: 15 seconds
+Deployment pods:       0 current / 0 desired
+Events:                <none>
+`,
+  );
+  if (!(await kubectlAvailable())) return;
+  for (const args of [
+    ['describe', 'job', 'pi'],
+    ['describe', 'cronjob', 'nightly'],
+    ['describe', 'ds', '-n', 'kube-system'],
+    ['describe', 'sts', 'db'],
+    ['describe', 'hpa'],
+  ]) {
+    const ours = await env.run(args, { now: Date.now });
+    const theirs = await kubectl(env, args);
+    t.equal(ours.stdout, theirs.stdout, `${args.join(' ')}: as kubectl prints it`);
+  }
 });

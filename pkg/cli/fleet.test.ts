@@ -43,10 +43,10 @@ t.test('nodes, their fill and their price', async (t) => {
   t.equal(r.code, 0, r.stderr);
   t.equal(
     r.stdout,
-    `NODE           INSTANCE-TYPE   ZONE         PODS   CPU                     MEMORY               $/HOUR
-hand-made      <none>          <none>       0/10   0m/1000m (0%)           0Mi/512Mi (0%)       -
-ip-10-0-1-10   m5.large        us-east-1a   3/29   1750m/1930m (90%)       512Mi/7Gi (7%)       $0.0960
-ip-10-0-2-20   c5.xlarge       us-east-1b   1/58   2500m/3920m (63%)       1.5Gi/7Gi (21%)      $0.1700
+    `NODE           INSTANCE-TYPE   ZONE         PODS   CPU                 MEMORY            $/HOUR
+hand-made      <none>          <none>       0/10   0m/1000m (0%)       0Mi/512Mi (0%)    -
+ip-10-0-1-10   m5.large        us-east-1a   3/29   1750m/1930m (90%)   512Mi/7Gi (7%)    $0.0960
+ip-10-0-2-20   c5.xlarge       us-east-1b   1/58   2500m/3920m (63%)   1.5Gi/7Gi (21%)   $0.1700
 Fleet: 3 nodes, 4 pods, $0.2660 per hour (On-Demand, us-east-1)
 `,
   );

@@ -242,3 +242,17 @@ t.test('the same output as kubectl, against the same server', { skip: !(await ku
     t.equal(ours.stdout, theirs.stdout, args.join(' '));
   }
 });
+
+t.test('api-resources', async (t) => {
+  const r = await env.run(['api-resources']);
+  t.match(r.stdout, /^NAME +SHORTNAMES +APIVERSION +NAMESPACED +KIND\n/);
+  t.match(r.stdout, /\ndeployments +deploy +apps\/v1 +true +Deployment\n/);
+  t.match(r.stdout, /\ninstances +inst,ec2 +ec2\.berth\.dev\/v1 +false +Instance\n/);
+  const cluster = await env.run(['api-resources', '--namespaced=false']);
+  t.notMatch(cluster.stdout, /\npods /);
+  t.match(cluster.stdout, /\nnodes +no +v1 +false +Node\n/);
+  if (await kubectlAvailable()) {
+    t.equal(r.stdout, (await kubectl(env, ['api-resources'])).stdout, 'as kubectl lists them');
+    t.equal(cluster.stdout, (await kubectl(env, ['api-resources', '--namespaced=false'])).stdout);
+  }
+});

@@ -3,7 +3,7 @@
  * or names; `-w` follows a watch.
  */
 import { isNotFound, StatusError } from '../api/errors.js';
-import type { ResourceInfo } from '../api/resources.js';
+import { groupVersion } from '../api/resources.js';
 import type { KubeObject } from '../api/types.js';
 import { resolveArgs, type ResourceRequest } from './args.js';
 import { CliError, errorLine, ReportedError } from './errors.js';
@@ -37,6 +37,7 @@ export async function runGet(s: Session, io: IO, args: string[], opts: GetOption
   const reqs = await resolveArgs(s.client, args, 'You must specify the type of resource to get. Use "berth api-resources" for a complete list of supported resources.');
   const named = reqs.some((q) => q.names.length > 0);
   if (named && opts.selector) throw new CliError('name cannot be provided when a selector is specified');
+  if (named && opts.allNamespaces) throw new CliError('a resource cannot be retrieved by name across all namespaces');
   const ns = opts.allNamespaces ? undefined : s.namespace;
   if (opts.watch) return watch(s, io, reqs, ns, output, opts);
   const errors: unknown[] = [];
@@ -44,13 +45,17 @@ export async function runGet(s: Session, io: IO, args: string[], opts: GetOption
 
   if (output === 'json' || output === 'yaml' || output === 'name') {
     const items: KubeObject[] = [];
+    const names: string[] = [];
+    // One name of one kind prints the object itself; anything else a List.
     const single = reqs.length === 1 && reqs[0]!.names.length === 1;
     for (const q of reqs) {
-      for (const o of await objectsOf(s, q, ns, opts, errors)) items.push({ ...hideManagedFields(o), apiVersion: o.apiVersion ?? apiVersionOf(q.r), kind: o.kind ?? q.r.kind });
+      for (const o of await objectsOf(s, q, ns, opts, errors)) {
+        items.push({ ...hideManagedFields(o), apiVersion: o.apiVersion ?? groupVersion(q.r), kind: o.kind ?? q.r.kind });
+        names.push(`${kindPrefix(q.r)}/${o.metadata.name}\n`);
+      }
     }
     if (output === 'name') {
-      const lines = items.map((o) => `${kindPrefix(kindOf(reqs, o))}/${o.metadata.name}\n`).join('');
-      if (lines) io.stdout(lines);
+      if (names.length) io.stdout(names.join(''));
     } else if (!single || items.length === 1) {
       const payload = single ? items[0] : asList(items);
       io.stdout(output === 'json' ? toJson(payload) : toYaml(payload));
@@ -74,15 +79,6 @@ export async function runGet(s: Session, io: IO, args: string[], opts: GetOption
   }
   for (const e of errors) io.stderr(`${errorLine(e)}\n`);
   if (errors.length) throw new ReportedError(1);
-}
-
-function apiVersionOf(r: ResourceInfo): string {
-  return r.group ? `${r.group}/${r.version}` : r.version;
-}
-
-function kindOf(reqs: ResourceRequest[], o: KubeObject): ResourceInfo {
-  const [group] = (o.apiVersion ?? '').includes('/') ? (o.apiVersion ?? '').split('/') : [''];
-  return reqs.find((q) => q.r.kind === o.kind && q.r.group === group)?.r ?? reqs[0]!.r;
 }
 
 /** `No resources found in default namespace.`, or without the namespace for cluster-wide asks. */

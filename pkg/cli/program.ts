@@ -4,9 +4,10 @@
  * `process.exit` (so tests run commands in-process and `cmd/berth/main.ts` decides how to exit).
  */
 import { Command, CommanderError, Option } from 'commander';
+import { runApiResources } from './apiresources.js';
 import { runApply } from './apply.js';
 import { runDelete } from './delete.js';
-import { runDescribe } from './describe.js';
+import { runDescribe } from './describe/index.js';
 import { errorLine, ReportedError } from './errors.js';
 import { runFleet } from './fleet.js';
 import { runGet } from './get.js';
@@ -39,7 +40,7 @@ export function buildProgram(io: IO): Command {
     .option('-n, --namespace <namespace>', "the namespace (default: the context's, then default)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s), outputError: (s, write) => write(s) })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(false);
 
   /** Runs a command body with a session; reports any failure as one line. */
   const act =
@@ -151,6 +152,13 @@ export function buildProgram(io: IO): Command {
     .action(act(async (s, _args, o) => runVersion(io, s, { client: !!o.client })));
 
   program
+    .command('api-resources')
+    .description('list the kinds the server serves')
+    .option('--namespaced', 'only namespaced kinds')
+    .option('--no-namespaced', 'only cluster-wide kinds')
+    .action(act(async (s, _args, o) => runApiResources(s(), io, o.namespaced === undefined ? {} : { namespaced: o.namespaced as boolean })));
+
+  program
     .command('fleet')
     .description('the simulated fleet at a glance: nodes, their fill, and what they cost')
     .option('-o, --output <format>', 'json')
@@ -160,8 +168,8 @@ export function buildProgram(io: IO): Command {
 }
 
 /** Boolean flags that kubectl users write as `--flag=true|false`. */
-const BOOLEAN_FLAGS = new Set(['wait', 'show-events', 'show-labels', 'ignore-not-found', 'all-namespaces', 'recursive', 'force', 'all', 'watch', 'client']);
-const NEGATABLE = new Set(['wait', 'show-events']);
+const BOOLEAN_FLAGS = new Set(['wait', 'show-events', 'namespaced', 'show-labels', 'ignore-not-found', 'all-namespaces', 'recursive', 'force', 'all', 'watch', 'client']);
+const NEGATABLE = new Set(['wait', 'show-events', 'namespaced']);
 
 /** `--wait=false` → `--no-wait`, `--show-labels=true` → `--show-labels`, as kubectl accepts them. */
 export function normalizeArgs(argv: string[]): string[] {

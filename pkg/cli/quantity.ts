@@ -96,6 +96,11 @@ export function canonical(input: string | number | undefined): string {
   return q ? qtyString(q) : String(input ?? '');
 }
 
+/** A quantity, or zero when it is absent or unparsable. */
+export function qtyOrZero(input: string | number | undefined | null): Qty {
+  return parseQty(input) ?? ZERO;
+}
+
 /** `Quantity.Add`: the sum keeps the first operand's format, unless that one is zero. */
 export function addQty(a: Qty | undefined, b: Qty): Qty {
   if (!a) return { ...b };

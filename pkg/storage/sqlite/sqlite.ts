@@ -82,7 +82,34 @@ export class SqliteBackend implements Backend {
     const metaRev = (this.stmt.getMeta.get('revision') as { value: number } | undefined)?.value ?? 0;
     this.revision = Math.max(maxLog, metaRev);
     this.compacted = (this.stmt.getMeta.get('compacted') as { value: number } | undefined)?.value ?? 0;
+    const st = this.stmt;
+    // Transactions compiled once: better-sqlite3 wraps each in BEGIN/COMMIT.
+    this.txCreate = this.db.transaction((key: string, value: string, rev: number) => {
+      if (st.get.get(key)) throw new KeyExistsError(key);
+      st.insertKv.run(key, value, rev, rev);
+      st.insertLog.run(rev, TYPE_CODE.create, key, value, null);
+    });
+    this.txUpdate = this.db.transaction((key: string, value: string, rev: number, expected: number | undefined): KeyValue => {
+      const cur = st.get.get(key) as KeyValue | undefined;
+      if (!cur) throw new KeyNotFoundError(key);
+      if (expected !== undefined && expected !== cur.revision) throw new RevisionMismatchError(key, expected, cur.revision);
+      st.updateKv.run(value, rev, key);
+      st.insertLog.run(rev, TYPE_CODE.update, key, value, cur.value);
+      return cur;
+    });
+    this.txDelete = this.db.transaction((key: string, rev: number, expected: number | undefined): KeyValue => {
+      const cur = st.get.get(key) as KeyValue | undefined;
+      if (!cur) throw new KeyNotFoundError(key);
+      if (expected !== undefined && expected !== cur.revision) throw new RevisionMismatchError(key, expected, cur.revision);
+      st.deleteKv.run(key);
+      st.insertLog.run(rev, TYPE_CODE.delete, key, cur.value, cur.value);
+      return cur;
+    });
   }
+
+  private readonly txCreate: (key: string, value: string, rev: number) => void;
+  private readonly txUpdate: (key: string, value: string, rev: number, expected: number | undefined) => KeyValue;
+  private readonly txDelete: (key: string, rev: number, expected: number | undefined) => KeyValue;
 
   private prepare() {
     const db = this.db;
@@ -137,11 +164,7 @@ export class SqliteBackend implements Backend {
   async create(key: string, value: string): Promise<KeyValue> {
     this.check();
     const rev = this.revision + 1;
-    this.tx(() => {
-      if (this.stmt.get.get(key)) throw new KeyExistsError(key);
-      this.stmt.insertKv.run(key, value, rev, rev);
-      this.stmt.insertLog.run(rev, TYPE_CODE.create, key, value, null);
-    });
+    this.txCreate(key, value, rev);
     this.revision = rev;
     this.afterWrite({ type: 'create', key, value, revision: rev });
     return { key, value, revision: rev, createRevision: rev };
@@ -150,33 +173,19 @@ export class SqliteBackend implements Backend {
   async update(key: string, value: string, expectedRevision?: number): Promise<KeyValue> {
     this.check();
     const rev = this.revision + 1;
-    let cur: KeyValue | undefined;
-    this.tx(() => {
-      cur = this.stmt.get.get(key) as KeyValue | undefined;
-      if (!cur) throw new KeyNotFoundError(key);
-      if (expectedRevision !== undefined && expectedRevision !== cur.revision) throw new RevisionMismatchError(key, expectedRevision, cur.revision);
-      this.stmt.updateKv.run(value, rev, key);
-      this.stmt.insertLog.run(rev, TYPE_CODE.update, key, value, cur.value);
-    });
+    const cur = this.txUpdate(key, value, rev, expectedRevision);
     this.revision = rev;
-    this.afterWrite({ type: 'update', key, value, prevValue: cur!.value, revision: rev });
-    return { key, value, revision: rev, createRevision: cur!.createRevision };
+    this.afterWrite({ type: 'update', key, value, prevValue: cur.value, revision: rev });
+    return { key, value, revision: rev, createRevision: cur.createRevision };
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KeyValue> {
     this.check();
     const rev = this.revision + 1;
-    let cur: KeyValue | undefined;
-    this.tx(() => {
-      cur = this.stmt.get.get(key) as KeyValue | undefined;
-      if (!cur) throw new KeyNotFoundError(key);
-      if (expectedRevision !== undefined && expectedRevision !== cur.revision) throw new RevisionMismatchError(key, expectedRevision, cur.revision);
-      this.stmt.deleteKv.run(key);
-      this.stmt.insertLog.run(rev, TYPE_CODE.delete, key, cur.value, cur.value);
-    });
+    const cur = this.txDelete(key, rev, expectedRevision);
     this.revision = rev;
-    this.afterWrite({ type: 'delete', key, value: cur!.value, prevValue: cur!.value, revision: rev });
-    return { key, value: cur!.value, revision: rev, createRevision: cur!.createRevision };
+    this.afterWrite({ type: 'delete', key, value: cur.value, prevValue: cur.value, revision: rev });
+    return { key, value: cur.value, revision: rev, createRevision: cur.createRevision };
   }
 
   watch(prefix: string, fromRevision: number, signal: AbortSignal): AsyncIterable<StorageEvent> {

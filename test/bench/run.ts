@@ -1,0 +1,49 @@
+/**
+ * `make bench`: runs the benchmarks and writes one JSON file each under test/bench/results/.
+ * Figures are for the machine they run on; compare runs on the same machine.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MemoryBackend } from '../../pkg/storage/memory/memory.js';
+import { SqliteBackend } from '../../pkg/storage/sqlite/sqlite.js';
+import type { Backend } from '../../pkg/storage/types.js';
+
+const RESULTS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/bench/results');
+
+/** Writes, reads and a watch on one store: `n` creates, `n` updates, a full list. */
+async function storageBench(name: string, b: Backend, n: number): Promise<Record<string, number | string>> {
+  const value = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x', namespace: 'default', labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx', resources: { requests: { cpu: '100m', memory: '128Mi' } } }] } });
+  const ac = new AbortController();
+  let seen = 0;
+  const watching = (async () => {
+    for await (const _ of b.watch('/registry/core/pods/', await b.currentRevision(), ac.signal)) if (++seen === 2 * n) break;
+  })();
+  let t = performance.now();
+  for (let i = 0; i < n; i++) await b.create(`/registry/core/pods/default/p${i}`, value);
+  const createS = (performance.now() - t) / 1000;
+  t = performance.now();
+  for (let i = 0; i < n; i++) await b.update(`/registry/core/pods/default/p${i}`, value);
+  const updateS = (performance.now() - t) / 1000;
+  t = performance.now();
+  const list = await b.list('/registry/core/pods/');
+  const listS = (performance.now() - t) / 1000;
+  await watching;
+  ac.abort();
+  await b.close();
+  return { store: name, objects: n, createsPerSecond: Math.round(n / createS), updatesPerSecond: Math.round(n / updateS), listSeconds: Number(listS.toFixed(4)), listed: list.items.length, watchEvents: seen };
+}
+
+async function main(): Promise<void> {
+  mkdirSync(RESULTS, { recursive: true });
+  const n = Number(process.env.BENCH_OBJECTS ?? 20_000);
+  const dir = mkdtempSync(join(tmpdir(), 'berth-bench-'));
+  const results = [await storageBench('memory', new MemoryBackend({ historyLimit: 4 * n }), n), await storageBench('sqlite', new SqliteBackend({ path: join(dir, 'bench.db') }), n)];
+  const out = { benchmark: 'storage', date: new Date().toISOString(), node: process.version, results };
+  writeFileSync(join(RESULTS, 'storage.json'), `${JSON.stringify(out, null, 2)}\n`);
+  for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
+  process.stdout.write(`wrote ${join(RESULTS, 'storage.json')}\n`);
+}
+
+await main();
