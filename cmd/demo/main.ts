@@ -6,7 +6,7 @@
  * the server. `--keep` (make demo KEEP=1) leaves the server running and says how to use kubectl.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,8 +34,10 @@ async function main(): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-demo-'));
   step(`Starting the control plane: berth server --data-dir ${dataDir} --time-scale ${TIME_SCALE}`);
   say(`(SQLite store; one real second is ${TIME_SCALE} seconds of cluster time, so instances boot in 3 s instead of 30 s)`);
+  // Kept servers log to a file, so they hold no terminal or pipe of ours once the demo exits.
+  const serverLog = join(dataDir, 'server.log');
   const server = spawn(process.execPath, [BERTH, 'server', '--data-dir', dataDir, '--port', '0', '--time-scale', String(TIME_SCALE)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', keep ? openSync(serverLog, 'a') : 'inherit'],
     detached: keep,
   });
   let banner = '';
@@ -100,7 +102,7 @@ async function main(): Promise<number> {
     say(`  export KUBECONFIG=${kubeconfig}`);
     say('  kubectl get nodes,pods -o wide');
     say('  npx berth fleet');
-    say(`  kill ${server.pid}     # to stop it`);
+    say(`  kill ${server.pid}     # to stop it (its log: ${serverLog})`);
     server.unref();
     server.stdout!.destroy();
     return 0;
