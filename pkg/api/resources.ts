@@ -1,7 +1,8 @@
 /**
  * The resource catalogue: which kinds the API serves, under which group, version and plural
  * name, with what scope, short names and categories. Built-in Kubernetes kinds mirror
- * `kubectl api-resources` of Kubernetes 1.32; berth's own kinds live in `<service>.berth.dev/v1`.
+ * `kubectl api-resources` of Kubernetes 1.32. berth's own kinds (`<service>.berth.dev/v1`) are
+ * added by the component that owns them (`api.registry.add(defineResource(…))`), and
  * CustomResourceDefinitions add entries at run time.
  */
 
@@ -47,7 +48,8 @@ export interface ScalePaths {
   labelSelectorPath?: string;
 }
 
-const REPLICAS: ScalePaths = { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.spec.selector' };
+/** The scale paths of the replicated workload kinds. */
+export const REPLICAS: ScalePaths = { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.spec.selector' };
 
 /** `apps/v1`, or `v1` for the core group. */
 export function groupVersion(r: Pick<ResourceInfo, 'group' | 'version'>): string {
@@ -60,7 +62,8 @@ export function parseApiVersion(apiVersion: string): { group: string; version: s
   return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
 }
 
-interface Spec {
+/** How a component declares a kind: `defineResource({ gv: 'ec2.berth.dev/v1', resource: 'instances', kind: 'Instance', ns: false, … })`. */
+export interface ResourceSpec {
   gv: string;
   resource: string;
   kind: string;
@@ -76,7 +79,8 @@ interface Spec {
   scale?: ScalePaths;
 }
 
-function info(s: Spec): ResourceInfo {
+/** Builds a ResourceInfo from a compact spec (short names, categories, subresources, selectable fields). */
+export function defineResource(s: ResourceSpec): ResourceInfo {
   const { group, version } = parseApiVersion(s.gv);
   return {
     group,
@@ -113,48 +117,44 @@ const EVENT_FIELDS = [
   'type',
 ];
 
-/** Every built-in kind berth serves. */
+/** Every built-in Kubernetes kind berth serves. */
 export const BUILTIN_RESOURCES: ResourceInfo[] = [
-  info({ gv: 'v1', resource: 'namespaces', kind: 'Namespace', ns: false, short: ['ns'], sub: ['status', 'finalize'], fields: ['status.phase'] }),
-  info({ gv: 'v1', resource: 'pods', kind: 'Pod', ns: true, short: ['po'], cat: ALL, sub: ['status', 'log', 'binding'], fields: POD_FIELDS }),
-  info({ gv: 'v1', resource: 'nodes', kind: 'Node', ns: false, short: ['no'], sub: ['status'], fields: ['spec.unschedulable'] }),
-  info({ gv: 'v1', resource: 'services', kind: 'Service', ns: true, short: ['svc'], cat: ALL, sub: ['status'], fields: ['spec.clusterIP', 'spec.type'] }),
-  info({ gv: 'v1', resource: 'endpoints', kind: 'Endpoints', ns: true, short: ['ep'], singular: 'endpoints' }),
-  info({ gv: 'v1', resource: 'configmaps', kind: 'ConfigMap', ns: true, short: ['cm'] }),
-  info({ gv: 'v1', resource: 'secrets', kind: 'Secret', ns: true, fields: ['type'] }),
-  info({ gv: 'v1', resource: 'events', kind: 'Event', ns: true, short: ['ev'], fields: EVENT_FIELDS }),
-  info({ gv: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', ns: true, short: ['sa'] }),
-  info({ gv: 'v1', resource: 'persistentvolumeclaims', kind: 'PersistentVolumeClaim', ns: true, short: ['pvc'], sub: ['status'] }),
-  info({ gv: 'v1', resource: 'persistentvolumes', kind: 'PersistentVolume', ns: false, short: ['pv'], sub: ['status'] }),
-  info({ gv: 'v1', resource: 'limitranges', kind: 'LimitRange', ns: true, short: ['limits'] }),
-  info({ gv: 'v1', resource: 'resourcequotas', kind: 'ResourceQuota', ns: true, short: ['quota'], sub: ['status'] }),
-  info({ gv: 'v1', resource: 'replicationcontrollers', kind: 'ReplicationController', scale: REPLICAS, ns: true, short: ['rc'], cat: ALL, sub: ['status', 'scale'], generation: true }),
-  info({ gv: 'v1', resource: 'podtemplates', kind: 'PodTemplate', ns: true }),
-  info({ gv: 'apps/v1', resource: 'deployments', kind: 'Deployment', scale: REPLICAS, ns: true, short: ['deploy'], cat: ALL, sub: ['status', 'scale'], generation: true }),
-  info({ gv: 'apps/v1', resource: 'replicasets', kind: 'ReplicaSet', scale: REPLICAS, ns: true, short: ['rs'], cat: ALL, sub: ['status', 'scale'], generation: true }),
-  info({ gv: 'apps/v1', resource: 'statefulsets', kind: 'StatefulSet', scale: REPLICAS, ns: true, short: ['sts'], cat: ALL, sub: ['status', 'scale'], generation: true }),
-  info({ gv: 'apps/v1', resource: 'daemonsets', kind: 'DaemonSet', ns: true, short: ['ds'], cat: ALL, sub: ['status'], generation: true }),
-  info({ gv: 'apps/v1', resource: 'controllerrevisions', kind: 'ControllerRevision', ns: true }),
-  info({ gv: 'batch/v1', resource: 'jobs', kind: 'Job', ns: true, cat: ALL, sub: ['status'], generation: true }),
-  info({ gv: 'batch/v1', resource: 'cronjobs', kind: 'CronJob', ns: true, short: ['cj'], cat: ALL, sub: ['status'], generation: true }),
-  info({ gv: 'autoscaling/v2', resource: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler', ns: true, short: ['hpa'], cat: ALL, sub: ['status'], generation: true }),
-  info({ gv: 'policy/v1', resource: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', ns: true, short: ['pdb'], sub: ['status'], generation: true }),
-  info({ gv: 'networking.k8s.io/v1', resource: 'ingresses', kind: 'Ingress', ns: true, short: ['ing'], sub: ['status'], generation: true }),
-  info({ gv: 'networking.k8s.io/v1', resource: 'ingressclasses', kind: 'IngressClass', ns: false }),
-  info({ gv: 'networking.k8s.io/v1', resource: 'networkpolicies', kind: 'NetworkPolicy', ns: true, short: ['netpol'], generation: true }),
-  info({ gv: 'discovery.k8s.io/v1', resource: 'endpointslices', kind: 'EndpointSlice', ns: true }),
-  info({ gv: 'rbac.authorization.k8s.io/v1', resource: 'roles', kind: 'Role', ns: true }),
-  info({ gv: 'rbac.authorization.k8s.io/v1', resource: 'rolebindings', kind: 'RoleBinding', ns: true }),
-  info({ gv: 'rbac.authorization.k8s.io/v1', resource: 'clusterroles', kind: 'ClusterRole', ns: false }),
-  info({ gv: 'rbac.authorization.k8s.io/v1', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', ns: false }),
-  info({ gv: 'storage.k8s.io/v1', resource: 'storageclasses', kind: 'StorageClass', ns: false, short: ['sc'] }),
-  info({ gv: 'scheduling.k8s.io/v1', resource: 'priorityclasses', kind: 'PriorityClass', ns: false, short: ['pc'] }),
-  info({ gv: 'coordination.k8s.io/v1', resource: 'leases', kind: 'Lease', ns: true }),
-  info({ gv: 'apiextensions.k8s.io/v1', resource: 'customresourcedefinitions', kind: 'CustomResourceDefinition', ns: false, short: ['crd', 'crds'], sub: ['status'], generation: true }),
-  // berth's own kinds: the simulated AWS account.
-  info({ gv: 'ec2.berth.dev/v1', resource: 'instances', kind: 'Instance', ns: false, short: ['inst', 'ec2'], cat: ['berth'], sub: ['status'], fields: ['spec.instanceType', 'status.state', 'spec.availabilityZone'], generation: true }),
-  info({ gv: 'ec2.berth.dev/v1', resource: 'instancetypes', kind: 'InstanceType', ns: false, short: ['it'], readOnly: true, verbs: ['get', 'list', 'watch'] }),
-  info({ gv: 'autoscaling.berth.dev/v1', resource: 'autoscalinggroups', kind: 'AutoScalingGroup', scale: { specReplicasPath: '.spec.desiredCapacity', statusReplicasPath: '.status.currentCapacity' }, ns: false, short: ['asg'], cat: ['berth'], sub: ['status', 'scale'], generation: true }),
+  defineResource({ gv: 'v1', resource: 'namespaces', kind: 'Namespace', ns: false, short: ['ns'], sub: ['status', 'finalize'], fields: ['status.phase'] }),
+  defineResource({ gv: 'v1', resource: 'pods', kind: 'Pod', ns: true, short: ['po'], cat: ALL, sub: ['status', 'log', 'binding'], fields: POD_FIELDS }),
+  defineResource({ gv: 'v1', resource: 'nodes', kind: 'Node', ns: false, short: ['no'], sub: ['status'], fields: ['spec.unschedulable'] }),
+  defineResource({ gv: 'v1', resource: 'services', kind: 'Service', ns: true, short: ['svc'], cat: ALL, sub: ['status'], fields: ['spec.clusterIP', 'spec.type'] }),
+  defineResource({ gv: 'v1', resource: 'endpoints', kind: 'Endpoints', ns: true, short: ['ep'], singular: 'endpoints' }),
+  defineResource({ gv: 'v1', resource: 'configmaps', kind: 'ConfigMap', ns: true, short: ['cm'] }),
+  defineResource({ gv: 'v1', resource: 'secrets', kind: 'Secret', ns: true, fields: ['type'] }),
+  defineResource({ gv: 'v1', resource: 'events', kind: 'Event', ns: true, short: ['ev'], fields: EVENT_FIELDS }),
+  defineResource({ gv: 'v1', resource: 'serviceaccounts', kind: 'ServiceAccount', ns: true, short: ['sa'] }),
+  defineResource({ gv: 'v1', resource: 'persistentvolumeclaims', kind: 'PersistentVolumeClaim', ns: true, short: ['pvc'], sub: ['status'] }),
+  defineResource({ gv: 'v1', resource: 'persistentvolumes', kind: 'PersistentVolume', ns: false, short: ['pv'], sub: ['status'] }),
+  defineResource({ gv: 'v1', resource: 'limitranges', kind: 'LimitRange', ns: true, short: ['limits'] }),
+  defineResource({ gv: 'v1', resource: 'resourcequotas', kind: 'ResourceQuota', ns: true, short: ['quota'], sub: ['status'] }),
+  defineResource({ gv: 'v1', resource: 'replicationcontrollers', kind: 'ReplicationController', scale: REPLICAS, ns: true, short: ['rc'], cat: ALL, sub: ['status', 'scale'], generation: true }),
+  defineResource({ gv: 'v1', resource: 'podtemplates', kind: 'PodTemplate', ns: true }),
+  defineResource({ gv: 'apps/v1', resource: 'deployments', kind: 'Deployment', scale: REPLICAS, ns: true, short: ['deploy'], cat: ALL, sub: ['status', 'scale'], generation: true }),
+  defineResource({ gv: 'apps/v1', resource: 'replicasets', kind: 'ReplicaSet', scale: REPLICAS, ns: true, short: ['rs'], cat: ALL, sub: ['status', 'scale'], generation: true }),
+  defineResource({ gv: 'apps/v1', resource: 'statefulsets', kind: 'StatefulSet', scale: REPLICAS, ns: true, short: ['sts'], cat: ALL, sub: ['status', 'scale'], generation: true }),
+  defineResource({ gv: 'apps/v1', resource: 'daemonsets', kind: 'DaemonSet', ns: true, short: ['ds'], cat: ALL, sub: ['status'], generation: true }),
+  defineResource({ gv: 'apps/v1', resource: 'controllerrevisions', kind: 'ControllerRevision', ns: true }),
+  defineResource({ gv: 'batch/v1', resource: 'jobs', kind: 'Job', ns: true, cat: ALL, sub: ['status'], generation: true }),
+  defineResource({ gv: 'batch/v1', resource: 'cronjobs', kind: 'CronJob', ns: true, short: ['cj'], cat: ALL, sub: ['status'], generation: true }),
+  defineResource({ gv: 'autoscaling/v2', resource: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler', ns: true, short: ['hpa'], cat: ALL, sub: ['status'], generation: true }),
+  defineResource({ gv: 'policy/v1', resource: 'poddisruptionbudgets', kind: 'PodDisruptionBudget', ns: true, short: ['pdb'], sub: ['status'], generation: true }),
+  defineResource({ gv: 'networking.k8s.io/v1', resource: 'ingresses', kind: 'Ingress', ns: true, short: ['ing'], sub: ['status'], generation: true }),
+  defineResource({ gv: 'networking.k8s.io/v1', resource: 'ingressclasses', kind: 'IngressClass', ns: false }),
+  defineResource({ gv: 'networking.k8s.io/v1', resource: 'networkpolicies', kind: 'NetworkPolicy', ns: true, short: ['netpol'], generation: true }),
+  defineResource({ gv: 'discovery.k8s.io/v1', resource: 'endpointslices', kind: 'EndpointSlice', ns: true }),
+  defineResource({ gv: 'rbac.authorization.k8s.io/v1', resource: 'roles', kind: 'Role', ns: true }),
+  defineResource({ gv: 'rbac.authorization.k8s.io/v1', resource: 'rolebindings', kind: 'RoleBinding', ns: true }),
+  defineResource({ gv: 'rbac.authorization.k8s.io/v1', resource: 'clusterroles', kind: 'ClusterRole', ns: false }),
+  defineResource({ gv: 'rbac.authorization.k8s.io/v1', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', ns: false }),
+  defineResource({ gv: 'storage.k8s.io/v1', resource: 'storageclasses', kind: 'StorageClass', ns: false, short: ['sc'] }),
+  defineResource({ gv: 'scheduling.k8s.io/v1', resource: 'priorityclasses', kind: 'PriorityClass', ns: false, short: ['pc'] }),
+  defineResource({ gv: 'coordination.k8s.io/v1', resource: 'leases', kind: 'Lease', ns: true }),
+  defineResource({ gv: 'apiextensions.k8s.io/v1', resource: 'customresourcedefinitions', kind: 'CustomResourceDefinition', ns: false, short: ['crd', 'crds'], sub: ['status'], generation: true }),
 ];
 
 /** Thrown when no served resource matches a kind or name. */

@@ -14,7 +14,7 @@ import { CustomResourceManager } from './crd.js';
 import { InProcessTransport } from './inprocess.js';
 import { ObjectStore } from './store.js';
 import { TableRegistry } from './tables.js';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 
 export { ObjectStore, FINALIZER_FOREGROUND, FINALIZER_ORPHAN, PATCH_CONTENT_TYPES, type AdmissionPlugin, type AdmissionRequest, type CommitEvent } from './store.js';
 export { buildApiServer, parseResourcePath, KUBE_VERSION, type PodLogSource, type LogOptions } from './app.js';
@@ -31,6 +31,11 @@ export interface ApiServer {
   crds: CustomResourceManager;
   /** Where `pods/<name>/log` reads from; the node agent sets `current`. */
   logs: { current?: PodLogSource };
+  /**
+   * More HTTP routes on the same server, as fastify plugins (the AWS API endpoints, for one);
+   * components push theirs before `http()` is called.
+   */
+  routes: FastifyPluginAsync[];
   /** Builds the HTTP app (after components have added their kinds, hooks and tables). */
   http(opts?: { logger?: boolean; ready?: () => boolean }): FastifyInstance;
 }
@@ -65,6 +70,7 @@ export async function createApiServer(opts: CreateApiServerOptions): Promise<Api
     await store.create(svcInfo, 'default', svc);
   }
   const logs: { current?: PodLogSource } = {};
+  const routes: FastifyPluginAsync[] = [];
   const transport = new InProcessTransport(store, tables, logs);
   return {
     registry,
@@ -73,6 +79,11 @@ export async function createApiServer(opts: CreateApiServerOptions): Promise<Api
     transport,
     crds,
     logs,
-    http: (h = {}) => buildApiServer({ store, registry, tables, logs, ...h }),
+    routes,
+    http: (h = {}) => {
+      const app = buildApiServer({ store, registry, tables, logs, ...h });
+      for (const r of routes) void app.register(r);
+      return app;
+    },
   };
 }

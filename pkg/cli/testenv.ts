@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { KubeObject } from '../api/types.js';
 import { createApiServer, type ApiServer } from '../apiserver/index.js';
+import { CLOUD_RESOURCES } from '../cloud/resources.js';
 import { Client } from '../client/client.js';
 import { renderKubeconfig } from '../client/kubeconfig.js';
 import { RealClock, type Clock } from '../clock/clock.js';
@@ -39,6 +40,8 @@ export interface CliEnv {
 export async function startCliEnv(opts: { clock?: Clock } = {}): Promise<CliEnv> {
   const clock = opts.clock ?? new RealClock();
   const api = await createApiServer({ backend: new MemoryBackend(), clock });
+  // berth's own kinds are served (their controllers are not needed: objects just sit in the store).
+  for (const r of CLOUD_RESOURCES) api.registry.add(r);
   const app = api.http();
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const dir = mkdtempSync(join(tmpdir(), 'berth-cli-'));

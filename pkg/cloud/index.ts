@@ -25,6 +25,7 @@ import { autoScalingGroupTable, instanceTable, instanceTypeTable } from './table
 import { AUTOSCALING_GROUP, EC2_GROUP, secureRandom } from './types.js';
 import { autoScalingGroupHooks, instanceHooks } from './validation.js';
 import { LocalView } from './view.js';
+import { CLOUD_RESOURCES } from './resources.js';
 
 export * from './catalog.js';
 export * from './allocatable.js';
@@ -39,6 +40,7 @@ export { AutoScalingGroupController, classifyInstance, type AutoScalingGroupCont
 export { instanceHooks, autoScalingGroupHooks, validateTaints, unsupportedInstanceType, type HookOptions } from './validation.js';
 export { instanceTable, instanceTypeTable, autoScalingGroupTable, formatHourlyPrice, formatMemoryMiB } from './tables.js';
 export { LocalView } from './view.js';
+export { CLOUD_RESOURCES } from './resources.js';
 
 /** Options of installCloud; every one has a default. */
 export interface CloudOptions {
@@ -116,6 +118,7 @@ export async function installCloud(api: ApiServer, mgr: Manager, opts: CloudOpti
 export async function installCloudWithHandle(api: ApiServer, mgr: Manager, opts: CloudOptions = {}): Promise<CloudHandle> {
   const o = resolveCloudOptions(opts);
   const hookOpts = { catalog: o.catalog, region: o.region, random: o.random };
+  for (const r of CLOUD_RESOURCES) if (!api.registry.get(r.group, r.version, r.resource)) api.registry.add(r);
   api.store.setHooks(EC2_GROUP, 'Instance', instanceHooks(hookOpts));
   api.store.setHooks(AUTOSCALING_GROUP, 'AutoScalingGroup', autoScalingGroupHooks(hookOpts));
   api.tables.set(EC2_GROUP, 'InstanceType', instanceTypeTable);

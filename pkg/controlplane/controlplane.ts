@@ -15,9 +15,43 @@ import { silentLogger, type Logger } from '../runtime/logger.js';
 import { Scheduler, type SchedulerOptions } from '../scheduler/index.js';
 import type { Backend } from '../storage/types.js';
 
-/** The parts `berth server --components` can run; `all` is every one of them. */
-export type Component = 'controllers' | 'scheduler' | 'agent' | 'cloud';
-export const ALL_COMPONENTS: Component[] = ['controllers', 'scheduler', 'agent', 'cloud'];
+/** What a component's installer gets: the API server (to add kinds, hooks, tables, routes) and the manager. */
+export interface InstallContext {
+  api: ApiServer;
+  mgr: Manager;
+  opts: ControlPlaneOptions;
+  /** Components may keep handles here for others and for tests (the scheduler, the agent). */
+  handles: Record<string, unknown>;
+}
+
+/**
+ * The components of the control plane, in installation order, as data: a name and an installer.
+ * `berth server --components` picks among these names.
+ */
+export const COMPONENTS: { name: string; install: (ctx: InstallContext) => void | Promise<void> }[] = [
+  { name: 'cloud', install: ({ api, mgr, opts }) => installCloud(api, mgr, opts.cloud) },
+  { name: 'controllers', install: ({ mgr }) => installControllers(mgr) },
+  {
+    name: 'scheduler',
+    install: ({ mgr, opts, handles }) => {
+      const scheduler = new Scheduler(mgr, opts.scheduler);
+      mgr.add(scheduler);
+      handles.scheduler = scheduler;
+    },
+  },
+  {
+    name: 'agent',
+    install: ({ api, mgr, opts, handles }) => {
+      const agent = new NodeAgent(mgr, opts.agent);
+      mgr.add(agent);
+      api.logs.current = agent;
+      handles.agent = agent;
+    },
+  },
+];
+
+export type Component = string;
+export const ALL_COMPONENTS: Component[] = COMPONENTS.map((c) => c.name);
 
 export interface ControlPlaneOptions {
   backend: Backend;
@@ -37,6 +71,8 @@ export interface ControlPlane {
   clock: Clock;
   scheduler?: Scheduler;
   agent?: NodeAgent;
+  /** What components left for others: `handles.scheduler`, `handles.agent`, … */
+  handles: Record<string, unknown>;
   /** True once every informer has listed and the components are running. */
   ready(): boolean;
   /** Starts the components; resolves when they are running. */
@@ -48,23 +84,17 @@ export interface ControlPlane {
 /** Assembles the control plane over a storage backend. Nothing runs until `start`. */
 export async function createControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const components = new Set(opts.components ?? ALL_COMPONENTS);
+  for (const c of components) {
+    if (!COMPONENTS.some((x) => x.name === c)) throw new Error(`unknown component "${c}": choose from ${ALL_COMPONENTS.join(', ')}`);
+  }
   const log = opts.log ?? silentLogger();
   const api = await createApiServer({ backend: opts.backend, clock: opts.clock });
   const client = new Client(api.transport);
   const mgr = new Manager({ client, clock: opts.clock, log });
-  if (components.has('cloud')) await installCloud(api, mgr, opts.cloud);
-  if (components.has('controllers')) installControllers(mgr);
-  let scheduler: Scheduler | undefined;
-  if (components.has('scheduler')) {
-    scheduler = new Scheduler(mgr, opts.scheduler);
-    mgr.add(scheduler);
-  }
-  let agent: NodeAgent | undefined;
-  if (components.has('agent')) {
-    agent = new NodeAgent(mgr, opts.agent);
-    mgr.add(agent);
-    api.logs.current = agent;
-  }
+  const handles: Record<string, unknown> = {};
+  for (const c of COMPONENTS) if (components.has(c.name)) await c.install({ api, mgr, opts, handles });
+  const scheduler = handles.scheduler as Scheduler | undefined;
+  const agent = handles.agent as NodeAgent | undefined;
   const ac = new AbortController();
   let running: Promise<void> | undefined;
   let isReady = false;
@@ -75,6 +105,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     clock: opts.clock,
     ...(scheduler ? { scheduler } : {}),
     ...(agent ? { agent } : {}),
+    handles,
     ready: () => isReady,
     async start() {
       running = mgr.start(ac.signal);
