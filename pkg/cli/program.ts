@@ -11,6 +11,7 @@ import { runDescribe } from './describe/index.js';
 import { errorLine, ReportedError } from './errors.js';
 import { runFleet } from './fleet.js';
 import { runGet } from './get.js';
+import { runLogs } from './logs.js';
 import { runScale } from './scale.js';
 import { openSession, type GlobalOptions, type Session } from './session.js';
 import type { IO } from './types.js';
@@ -144,6 +145,29 @@ export function buildProgram(io: IO): Command {
     .option('--replicas <count>', 'the new number of replicas')
     .option('--current-replicas <count>', 'only scale if the current count is this')
     .action(act(async (s, args, o) => runScale(s(), io, args, { ...(o.replicas !== undefined ? { replicas: o.replicas as string } : {}), ...(o.currentReplicas !== undefined ? { currentReplicas: o.currentReplicas as string } : {}) })));
+
+  program
+    .command('logs')
+    .description("print a container's log (a pod, or KIND/NAME for one of a workload's pods)")
+    .argument('[target...]', 'POD or KIND/NAME')
+    .option('-c, --container <name>', 'the container (required when the pod has several)')
+    .option('-f, --follow', 'keep printing as the log grows')
+    .option('-p, --previous', 'the log of the previous, restarted instance of the container')
+    .option('--tail <lines>', 'only the last lines (-1: all)', '-1')
+    .option('--timestamps', 'prefix each line with its RFC 3339 time')
+    .option('--since <seconds>', 'only lines newer than this many seconds')
+    .action(
+      act(async (s, args, o) =>
+        runLogs(s(), io, args, {
+          ...(o.container ? { container: o.container as string } : {}),
+          follow: !!o.follow,
+          previous: !!o.previous,
+          tail: o.tail as string,
+          timestamps: !!o.timestamps,
+          ...(o.since !== undefined ? { sinceSeconds: String(o.since).replace(/s$/, '') } : {}),
+        }),
+      ),
+    );
 
   program
     .command('version')

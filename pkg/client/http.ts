@@ -169,6 +169,36 @@ export class HttpTransport implements Transport {
     return (await this.call('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/log`, { query: { ...opts }, text: true })) as string;
   }
 
+  /**
+   * A GET whose body is read as it arrives (followed logs): yields text chunks until the server
+   * ends the response or `signal` aborts. Throws StatusError before the first chunk, or ConnectionError.
+   */
+  async stream(path: string, query: Record<string, unknown>, signal: AbortSignal): Promise<AsyncIterable<string>> {
+    const url = new URL(this.base + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '' && v !== false) url.searchParams.set(k, String(v));
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, { method: 'GET', dispatcher: this.dispatcher, headers: { ...this.headers, accept: '*/*' }, signal, bodyTimeout: 0, headersTimeout: this.opts.timeoutMs ?? 60_000 });
+    } catch (e) {
+      if (signal.aborted) return (async function* () {})();
+      throw new ConnectionError(this.base, (e as Error).message);
+    }
+    if (res.statusCode >= 400) throw toStatusError(res.statusCode, await res.body.text());
+    const body = res.body;
+    return (async function* () {
+      try {
+        for await (const chunk of body) yield typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+      } catch (e) {
+        if (!signal.aborted) throw e;
+      }
+    })();
+  }
+
+  /** Closes the connection pool (a CLI command that is done). */
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
   async watch(r: ResourceInfo, namespace: string | undefined, opts: WatchOptions, signal: AbortSignal): Promise<AsyncIterable<WatchEvent>> {
     const url = new URL(this.base + this.path(r, namespace));
     url.searchParams.set('watch', 'true');
