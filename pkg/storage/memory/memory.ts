@@ -17,14 +17,15 @@ export interface MemoryBackendOptions {
 }
 
 /**
- * A Backend held in process memory: a Map of keys plus a sorted key array for prefix lists.
+ * A Backend held in process memory: a Map of keys plus, per collection (`/registry/<group>/<resource>/`),
+ * a sorted key array for prefix lists, so an insert moves only its own collection's keys.
  * Nothing survives the process. The default store of `berth simulate` and of unit tests.
  */
 export class MemoryBackend implements Backend {
   readonly kind = 'memory';
   private readonly data = new Map<string, KeyValue>();
-  /** All keys in sorted order, for ordered prefix scans; kept sorted by binary insertion. */
-  private readonly sorted: string[] = [];
+  /** Collection prefix → its keys in sorted order, kept sorted by binary insertion. */
+  private readonly collections = new Map<string, string[]>();
   private revision = 0;
   private closed = false;
   private readonly hub: EventHub;
@@ -48,18 +49,20 @@ export class MemoryBackend implements Backend {
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
     this.check();
-    const from = opts.startAfter !== undefined && opts.startAfter >= prefix ? upperBound(this.sorted, opts.startAfter) : lowerBound(this.sorted, prefix);
     const items: KeyValue[] = [];
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
     let more = false;
-    for (let i = from; i < this.sorted.length; i++) {
-      const k = this.sorted[i]!;
-      if (!k.startsWith(prefix)) break;
-      if (items.length >= limit) {
-        more = true;
-        break;
+    outer: for (const keys of this.keysUnder(prefix)) {
+      const from = opts.startAfter !== undefined && opts.startAfter >= prefix ? upperBound(keys, opts.startAfter) : lowerBound(keys, prefix);
+      for (let i = from; i < keys.length; i++) {
+        const k = keys[i]!;
+        if (!k.startsWith(prefix)) break;
+        if (items.length >= limit) {
+          more = true;
+          break outer;
+        }
+        items.push(this.data.get(k)!);
       }
-      items.push(this.data.get(k)!);
     }
     return { items, revision: this.revision, more };
   }
@@ -67,8 +70,26 @@ export class MemoryBackend implements Backend {
   async count(prefix: string): Promise<number> {
     this.check();
     let n = 0;
-    for (let i = lowerBound(this.sorted, prefix); i < this.sorted.length && this.sorted[i]!.startsWith(prefix); i++) n++;
+    for (const keys of this.keysUnder(prefix)) for (let i = lowerBound(keys, prefix); i < keys.length && keys[i]!.startsWith(prefix); i++) n++;
     return n;
+  }
+
+  /** The sorted key arrays that may hold keys under `prefix`, in key order. */
+  private keysUnder(prefix: string): string[][] {
+    const c = collectionOf(prefix);
+    // A prefix that names a collection (or something inside one) lives in that collection alone.
+    if (c.endsWith('/')) return [this.collections.get(c) ?? []];
+    return [...this.collections.keys()]
+      .filter((name) => name.startsWith(prefix))
+      .sort()
+      .map((name) => this.collections.get(name)!);
+  }
+
+  private keysOf(key: string): string[] {
+    const c = collectionOf(key);
+    let keys = this.collections.get(c);
+    if (!keys) this.collections.set(c, (keys = []));
+    return keys;
   }
 
   async create(key: string, value: string): Promise<KeyValue> {
@@ -77,7 +98,8 @@ export class MemoryBackend implements Backend {
     const rev = ++this.revision;
     const kv: KeyValue = { key, value, revision: rev, createRevision: rev };
     this.data.set(key, kv);
-    this.sorted.splice(lowerBound(this.sorted, key), 0, key);
+    const keys = this.keysOf(key);
+    keys.splice(lowerBound(keys, key), 0, key);
     this.hub.publish({ type: 'create', key, value, revision: rev });
     return kv;
   }
@@ -101,7 +123,8 @@ export class MemoryBackend implements Backend {
     if (expectedRevision !== undefined && expectedRevision !== cur.revision) throw new RevisionMismatchError(key, expectedRevision, cur.revision);
     const rev = ++this.revision;
     this.data.delete(key);
-    this.sorted.splice(lowerBound(this.sorted, key), 1);
+    const keys = this.keysOf(key);
+    keys.splice(lowerBound(keys, key), 1);
     this.hub.publish({ type: 'delete', key, value: cur.value, prevValue: cur.value, revision: rev });
     return { key, value: cur.value, revision: rev, createRevision: cur.createRevision };
   }
@@ -119,6 +142,18 @@ export class MemoryBackend implements Backend {
   private check(): void {
     if (this.closed) throw new ClosedError();
   }
+}
+
+/**
+ * The collection a key or prefix belongs to: its first four `/`-separated parts
+ * (`/registry/apps/deployments/`), or the whole string when it is shorter.
+ */
+function collectionOf(key: string): string {
+  let slashes = 0;
+  for (let i = 0; i < key.length; i++) {
+    if (key.charCodeAt(i) === 47 && ++slashes === 4) return key.slice(0, i + 1);
+  }
+  return key;
 }
 
 /** First index whose key is ≥ `k`. */
