@@ -5,20 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 
-/**
- * A seeded uniform [0, 1) source (mulberry32): the agent's default, so a simulation that gives
- * no `random` still plays the same way every run.
- */
-export function seededRandom(seed = 0x6265727468): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../clock/random.js';
 
 /** Hex SHA-256 of the parts joined by NUL: stable ids (container ids, image digests, machine ids). */
 export function sha256Hex(...parts: string[]): string {

@@ -135,6 +135,102 @@ export function defaultTemplated(obj: KubeObject): void {
   defaultTemplate(spec?.template);
 }
 
+/**
+ * apps/v1 StatefulSet defaults (pkg/apis/apps/v1/defaults.go SetDefaults_StatefulSet): replicas 1,
+ * podManagementPolicy OrderedReady, updateStrategy RollingUpdate with partition 0,
+ * revisionHistoryLimit 10, PVC retention Retain/Retain, claim templates in Filesystem mode.
+ */
+export function defaultStatefulSet(obj: KubeObject): void {
+  const spec = (obj.spec ??= {}) as Record<string, unknown> & {
+    replicas?: number;
+    podManagementPolicy?: string;
+    updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } };
+    revisionHistoryLimit?: number;
+    persistentVolumeClaimRetentionPolicy?: { whenDeleted?: string; whenScaled?: string };
+    volumeClaimTemplates?: { spec?: { volumeMode?: string } }[];
+  };
+  spec.replicas ??= 1;
+  spec.podManagementPolicy ??= 'OrderedReady';
+  spec.updateStrategy ??= {};
+  spec.updateStrategy.type ??= 'RollingUpdate';
+  if (spec.updateStrategy.type === 'RollingUpdate') {
+    spec.updateStrategy.rollingUpdate ??= {};
+    spec.updateStrategy.rollingUpdate.partition ??= 0;
+  }
+  spec.revisionHistoryLimit ??= 10;
+  spec.persistentVolumeClaimRetentionPolicy ??= {};
+  spec.persistentVolumeClaimRetentionPolicy.whenDeleted ??= 'Retain';
+  spec.persistentVolumeClaimRetentionPolicy.whenScaled ??= 'Retain';
+  for (const t of spec.volumeClaimTemplates ?? []) if (t && typeof t === 'object') (t.spec ??= {}).volumeMode ??= 'Filesystem';
+  defaultTemplated(obj);
+}
+
+/**
+ * apps/v1 DaemonSet defaults (SetDefaults_DaemonSet): updateStrategy RollingUpdate with
+ * maxUnavailable 1 and maxSurge 0, revisionHistoryLimit 10.
+ */
+export function defaultDaemonSet(obj: KubeObject): void {
+  const spec = (obj.spec ??= {}) as Record<string, unknown> & { updateStrategy?: { type?: string; rollingUpdate?: { maxUnavailable?: number | string; maxSurge?: number | string } }; revisionHistoryLimit?: number };
+  spec.updateStrategy ??= {};
+  spec.updateStrategy.type ??= 'RollingUpdate';
+  if (spec.updateStrategy.type === 'RollingUpdate') {
+    spec.updateStrategy.rollingUpdate ??= {};
+    spec.updateStrategy.rollingUpdate.maxUnavailable ??= 1;
+    spec.updateStrategy.rollingUpdate.maxSurge ??= 0;
+  }
+  spec.revisionHistoryLimit ??= 10;
+  defaultTemplated(obj);
+}
+
+/** The labels a Job's pods carry (https://kubernetes.io/docs/reference/labels-annotations-taints/#batchkubernetesiojob-name). */
+export const JOB_CONTROLLER_UID_LABEL = 'batch.kubernetes.io/controller-uid';
+export const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
+
+/**
+ * batch/v1 Job defaults (pkg/apis/batch/v1/defaults.go SetDefaults_Job, and the Job strategy's
+ * generated selector): with neither set, completions and parallelism are 1, else parallelism 1;
+ * backoffLimit 6; completionMode NonIndexed; suspend false; podReplacementPolicy
+ * TerminatingOrFailed (Failed with a podFailurePolicy). Unless `manualSelector` is true, the pod
+ * template gets `batch.kubernetes.io/controller-uid`, `batch.kubernetes.io/job-name` and their
+ * legacy forms `controller-uid`, `job-name`, and the selector is the controller-uid label
+ * (https://kubernetes.io/docs/concepts/workloads/controllers/job/#specifying-your-own-pod-selector).
+ * A Job without labels takes its template's.
+ */
+export function defaultJob(obj: KubeObject): void {
+  const spec = (obj.spec ??= {}) as Record<string, unknown> & {
+    completions?: number | null;
+    parallelism?: number;
+    backoffLimit?: number;
+    backoffLimitPerIndex?: number;
+    completionMode?: string;
+    suspend?: boolean;
+    manualSelector?: boolean;
+    podFailurePolicy?: unknown;
+    podReplacementPolicy?: string;
+    selector?: { matchLabels?: Record<string, string> };
+    template?: PodTemplateSpec;
+  };
+  if (spec.completions == null && spec.parallelism == null) {
+    spec.completions = 1;
+    spec.parallelism = 1;
+  }
+  spec.parallelism ??= 1;
+  if (spec.backoffLimitPerIndex === undefined) spec.backoffLimit ??= 6;
+  else spec.backoffLimit ??= 2147483647;
+  spec.completionMode ??= 'NonIndexed';
+  spec.suspend ??= false;
+  spec.podReplacementPolicy ??= spec.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed';
+  const uid = obj.metadata.uid;
+  if (spec.manualSelector !== true && uid && spec.template && typeof spec.template === 'object') {
+    const t = spec.template;
+    t.metadata ??= {};
+    t.metadata.labels = { ...(t.metadata.labels ?? {}), [JOB_CONTROLLER_UID_LABEL]: uid, [JOB_NAME_LABEL]: obj.metadata.name ?? '', 'controller-uid': uid, 'job-name': obj.metadata.name ?? '' };
+    spec.selector ??= { matchLabels: { [JOB_CONTROLLER_UID_LABEL]: uid } };
+  }
+  if (spec.template?.metadata?.labels && Object.keys(obj.metadata.labels ?? {}).length === 0) obj.metadata.labels = { ...spec.template.metadata.labels };
+  defaultTemplated(obj);
+}
+
 export function defaultCronJob(obj: KubeObject): void {
   const spec = obj.spec as { jobTemplate?: { spec?: { template?: PodTemplateSpec } }; concurrencyPolicy?: string; suspend?: boolean; successfulJobsHistoryLimit?: number; failedJobsHistoryLimit?: number } | undefined;
   if (!spec) return;

@@ -33,8 +33,8 @@ export const BUILTIN_HOOKS: Map<string, KindHooks> = new Map<string, KindHooks>(
   ['/Node', { validate: v.validateNode }],
   ['apps/Deployment', { default: as(d.defaultDeployment), validate: v.validateDeployment }],
   ['apps/ReplicaSet', { default: as(d.defaultReplicaSet), validate: v.validateReplicaSet }],
-  ['apps/StatefulSet', { default: d.defaultTemplated, validate: v.validateTemplatedWorkload }],
-  ['apps/DaemonSet', { default: d.defaultTemplated, validate: v.validateTemplatedWorkload }],
-  ['batch/Job', { default: d.defaultTemplated, validate: v.validateJob }],
+  ['apps/StatefulSet', { default: d.defaultStatefulSet, validate: v.validateTemplatedWorkload }],
+  ['apps/DaemonSet', { default: d.defaultDaemonSet, validate: v.validateTemplatedWorkload }],
+  ['batch/Job', { default: d.defaultJob, validate: v.validateJob }],
   ['batch/CronJob', { default: d.defaultCronJob }],
 ]);

@@ -1,9 +1,21 @@
 import { randomUUID, randomInt } from 'node:crypto';
 import type { Condition, KubeObject, OwnerReference } from './types.js';
 
-/** A new object UID (RFC 4122 v4), as Kubernetes assigns. */
-export function newUid(): string {
-  return randomUUID();
+/**
+ * A new object UID (RFC 4122 v4), as Kubernetes assigns. With `random` (uniform in [0, 1), e.g. a
+ * seeded generator for `berth simulate`) the 122 random bits come from it, so runs repeat;
+ * without it they come from the system's secure generator.
+ */
+export function newUid(random?: () => number): string {
+  if (!random) return randomUUID();
+  let hex = '';
+  for (let i = 0; i < 16; i++) {
+    let b = Math.min(255, Math.floor(random() * 256));
+    if (i === 6) b = (b & 0x0f) | 0x40; // version 4
+    if (i === 8) b = (b & 0x3f) | 0x80; // RFC 4122 variant
+    hex += b.toString(16).padStart(2, '0');
+  }
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 // k8s.io/apimachinery/pkg/util/rand: no vowels, no look-alike digits, so names never spell words.

@@ -43,6 +43,8 @@ export interface ApiServer {
 export interface CreateApiServerOptions {
   backend: Backend;
   clock: Clock;
+  /** Uniform [0, 1) source for object UIDs and generateName suffixes (default: secure random); seeded by `berth simulate`. */
+  random?: () => number;
 }
 
 /** Namespaces every cluster starts with. */
@@ -52,7 +54,7 @@ export const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kub
 export async function createApiServer(opts: CreateApiServerOptions): Promise<ApiServer> {
   const registry = new ResourceRegistry();
   const tables = new TableRegistry();
-  const store = new ObjectStore({ backend: opts.backend, registry, clock: opts.clock, hooks: new Map(BUILTIN_HOOKS), admission: [...BUILTIN_ADMISSION] });
+  const store = new ObjectStore({ backend: opts.backend, registry, clock: opts.clock, hooks: new Map(BUILTIN_HOOKS), admission: [...BUILTIN_ADMISSION], ...(opts.random ? { random: opts.random } : {}) });
   const crds = new CustomResourceManager(store, registry, tables);
   await crds.start();
   const nsInfo = registry.get('', 'v1', 'namespaces')!;

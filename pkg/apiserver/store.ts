@@ -70,6 +70,11 @@ export interface StoreOptions {
   hooks: Map<string, KindHooks>;
   /** Admission plugins in order; mutating phases run first, then validating ones. */
   admission?: AdmissionPlugin[];
+  /**
+   * Uniform [0, 1) source for `metadata.uid` and `generateName` suffixes (default: the system's
+   * secure generator). `berth simulate` passes a seeded one so a run repeats exactly.
+   */
+  random?: () => number;
 }
 
 export interface WriteOptions {
@@ -143,6 +148,7 @@ export class ObjectStore {
   readonly clock: Clock;
   private readonly hooks: Map<string, KindHooks>;
   private readonly admission: AdmissionPlugin[];
+  private readonly random: (() => number) | undefined;
   private readonly commitListeners = new Set<(e: CommitEvent) => void | Promise<void>>();
   /** One decoded object per stored event, shared by every in-process watcher (read-only). */
   private readonly eventObjects = new WeakMap<StorageEvent, Decoded>();
@@ -153,6 +159,7 @@ export class ObjectStore {
     this.clock = opts.clock;
     this.hooks = opts.hooks;
     this.admission = opts.admission ?? [];
+    this.random = opts.random;
   }
 
   /** Adds an admission plugin at the end of the chain. */
@@ -280,10 +287,10 @@ export class ObjectStore {
     if (r.readOnly && !opts.system) throw forbidden(r.resource, input?.metadata?.name ?? '', `${r.resource} are read-only: they come from berth's catalogue`);
     const obj = this.checkBody(r, namespace, input);
     const meta = obj.metadata;
-    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+    if (!meta.name && meta.generateName) meta.name = meta.generateName + (this.random ? randomSuffix(5, this.random) : randomSuffix());
     if (!meta.name) throw invalid(r.kind, '', [fieldRequired('metadata.name', 'name or generateName is required')], r.group || undefined);
     if (r.namespaced) await this.checkNamespace(r, meta.namespace!, meta.name);
-    meta.uid = newUid();
+    meta.uid = newUid(this.random);
     meta.creationTimestamp = rfc3339(this.clock.now());
     meta.generation = 1;
     delete meta.resourceVersion;

@@ -9,6 +9,7 @@ import type { ApiServer } from '../apiserver/index.js';
 import { nodeResources } from './allocatable.js';
 import type { Catalog, InstanceTypeInfo } from './catalog.js';
 import { EC2_GROUP } from './types.js';
+import { CLOUD_RESOURCES } from './resources.js';
 
 /** The catalogue's facts (everything but the name), plus the Node resources an instance of the type registers with. */
 export interface InstanceTypeSpec extends Omit<InstanceTypeInfo, 'name'> {
@@ -79,8 +80,11 @@ export function instanceTypeObject(t: InstanceTypeInfo): InstanceTypeObject {
  * Types that left the catalogue stay (the store refuses to delete read-only kinds).
  */
 export async function seedInstanceTypes(api: ApiServer, cat: Catalog): Promise<{ created: number; updated: number }> {
-  const r = api.registry.get(EC2_GROUP, 'v1', 'instancetypes');
-  if (!r) throw new Error('the API server does not serve ec2.berth.dev/v1 instancetypes');
+  let r = api.registry.get(EC2_GROUP, 'v1', 'instancetypes');
+  if (!r) {
+    r = CLOUD_RESOURCES.find((x) => x.resource === 'instancetypes')!;
+    api.registry.add(r);
+  }
   const existing = new Map((await api.store.list(r, undefined)).items.map((o) => [o.metadata.name!, o]));
   let created = 0;
   let updated = 0;

@@ -62,6 +62,8 @@ export interface ControlPlaneOptions {
   cloud?: CloudOptions;
   agent?: AgentOptions;
   scheduler?: SchedulerOptions;
+  /** Uniform [0, 1) source for object UIDs and generateName suffixes (default: secure random); `berth simulate` seeds it. */
+  random?: () => number;
 }
 
 export interface ControlPlane {
@@ -88,7 +90,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     if (!COMPONENTS.some((x) => x.name === c)) throw new Error(`unknown component "${c}": choose from ${ALL_COMPONENTS.join(', ')}`);
   }
   const log = opts.log ?? silentLogger();
-  const api = await createApiServer({ backend: opts.backend, clock: opts.clock });
+  const api = await createApiServer({ backend: opts.backend, clock: opts.clock, ...(opts.random ? { random: opts.random } : {}) });
   const client = new Client(api.transport);
   const mgr = new Manager({ client, clock: opts.clock, log });
   const handles: Record<string, unknown> = {};
