@@ -142,7 +142,7 @@ async function watch(s: Session, io: IO, reqs: ResourceRequest[], ns: string | u
     const text = printer.print(first);
     if (text) io.stdout(text);
     else if (!name) noResources(io, reqs, opts, s.namespace);
-    const events = await watchTables(s.config.transport, q.r, namespace, { resourceVersion: first.metadata?.resourceVersion ?? '', ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) }, signal);
+    const events = await watchTables(s.transport, q.r, namespace, { resourceVersion: first.metadata?.resourceVersion ?? '', ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) }, signal);
     for await (const ev of events) {
       if (signal.aborted) break;
       if (ev.type === 'BOOKMARK') continue;

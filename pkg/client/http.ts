@@ -200,12 +200,24 @@ export class HttpTransport implements Transport {
   }
 
   async watch(r: ResourceInfo, namespace: string | undefined, opts: WatchOptions, signal: AbortSignal): Promise<AsyncIterable<WatchEvent>> {
+    return this.openWatch(r, namespace, opts, 'application/json', signal);
+  }
+
+  /**
+   * A watch whose events carry one-row `meta.k8s.io/v1` Tables (what `get -w` prints), as kubectl
+   * asks for them. Throws StatusError before the stream, or ConnectionError.
+   */
+  async watchTable(r: ResourceInfo, namespace: string | undefined, opts: WatchOptions, signal: AbortSignal): Promise<AsyncIterable<WatchEvent>> {
+    return this.openWatch(r, namespace, opts, 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json', signal);
+  }
+
+  private async openWatch(r: ResourceInfo, namespace: string | undefined, opts: WatchOptions, accept: string, signal: AbortSignal): Promise<AsyncIterable<WatchEvent>> {
     const url = new URL(this.base + this.path(r, namespace));
     url.searchParams.set('watch', 'true');
     for (const [k, v] of Object.entries(opts)) if (v !== undefined && v !== '' && v !== false) url.searchParams.set(k, String(v));
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, { method: 'GET', dispatcher: this.dispatcher, headers: { ...this.headers, accept: 'application/json' }, signal, bodyTimeout: 0, headersTimeout: this.opts.timeoutMs ?? 60_000 });
+      res = await request(url, { method: 'GET', dispatcher: this.dispatcher, headers: { ...this.headers, accept }, signal, bodyTimeout: 0, headersTimeout: this.opts.timeoutMs ?? 60_000 });
     } catch (e) {
       if (signal.aborted) return (async function* () {})();
       throw new ConnectionError(this.base, (e as Error).message);
