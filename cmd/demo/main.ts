@@ -6,7 +6,7 @@
  * the server. `--keep` (make demo KEEP=1) leaves the server running and says how to use kubectl.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +94,7 @@ async function main(): Promise<number> {
   } catch (e) {
     say(`\ndemo failed: ${(e as Error).message}`);
     await stopServer();
+    say(`  the server's data dir is kept for a look: ${dataDir}`);
     return 1;
   }
 
@@ -109,7 +110,8 @@ async function main(): Promise<number> {
   }
   step('Stopping the server');
   await stopServer();
-  say(`  done: the cluster's state is in ${join(dataDir, 'state.db')}`);
+  rmSync(dataDir, { recursive: true, force: true });
+  say('  done (make demo KEEP=1 leaves the server running)');
   return 0;
 }
 

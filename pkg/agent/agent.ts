@@ -1,26 +1,30 @@
 /**
- * The node agent: one process playing the kubelet of every simulated node it serves
+ * The node agent: one process playing the kubelet of every node it serves
  * (https://kubernetes.io/docs/reference/command-line-tools-reference/kubelet/). For each served
- * Node it reports status and renews the node Lease; for each Pod bound to one it plays the pod
- * lifecycle stages (`stages.ts`) on the injected clock over a simulated container runtime, and it
- * serves `kubectl logs` from that runtime.
+ * Node it reports status (Ready only while the node's container runtime is healthy) and renews
+ * the node Lease; each Pod bound to one is synced by that node's container runtime
+ * (`runtime.ts`): the simulated one, which plays the pod lifecycle stages (`stages.ts`) on the
+ * injected clock, or Docker, which runs real containers (`runtimes/docker/`). A node's runtime is
+ * its `node.berth.dev/runtime` label, else the agent's default. The agent serves `kubectl logs`
+ * and `kubectl exec` from the pod's runtime.
  *
  * Level-based: every pod or node change (and every timer) only queues a key; reconciling a key
  * looks at the whole current object and decides. Timers never change anything themselves.
  *
  * Wiring:
  * ```ts
- * const agent = new NodeAgent(mgr);
+ * const agent = new NodeAgent(mgr, { runtime: 'docker', runtimes: [new DockerRuntime({ ... })] });
  * mgr.add(agent);
- * api.logs.current = agent; // GET pods/<name>/log reads the simulated runtime
+ * api.logs.current = agent; // GET pods/<name>/log reads the pod's runtime
+ * api.exec.current = agent; // and pods/<name>/exec runs commands in it
  * ```
  */
-import type { LogOptions, PodLogSource } from '../apiserver/app.js';
+import type { ExecStreams, LogOptions, PodExecSource, PodLogSource } from '../apiserver/app.js';
 import { badRequest, isConflict, isNotFound } from '../api/errors.js';
 import { parseSelector, type Selector } from '../api/labels.js';
-import { clone, deepEqual, objectKeyOf } from '../api/meta.js';
-import type { Container, KubeObject, Node, Pod } from '../api/types.js';
-import { parseTime, rfc3339Micro, type Clock } from '../clock/clock.js';
+import { clone, objectKeyOf } from '../api/meta.js';
+import type { KubeObject, Node, Pod } from '../api/types.js';
+import { rfc3339Micro, type Clock } from '../clock/clock.js';
 import { Kinds, type Client } from '../client/client.js';
 import type { Informer } from '../client/informer.js';
 import type { EventRecorder } from '../runtime/events.js';
@@ -28,18 +32,21 @@ import type { Logger } from '../runtime/logger.js';
 import type { Manager, Runnable } from '../runtime/manager.js';
 import { WorkQueue } from '../runtime/workqueue.js';
 import { PodCidrAllocator } from './ipam.js';
-import { desiredNodeStatus, internalIP, lastReported, nodeLease, NODE_LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE } from './nodestatus.js';
+import { CONTAINER_RUNTIME_VERSION, desiredNodeStatus, internalIP, lastReported, nodeLease, NODE_LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE } from './nodestatus.js';
 import { ContainerCreating, isTerminalPhase, PodInitializing, statusOf, waitingStatus } from './podstatus.js';
-import { containerIdFor, SimRuntime } from './runtimes/sim.js';
+import { RUNTIME_LABEL, type ContainerRuntime, type PodSyncContext, type RuntimeHealth } from './runtime.js';
+import { SimRuntime } from './runtimes/sim.js';
 import { defaultStages } from './stages.js';
-import type { AgentOptions, Stage, StageContext, StageDelay } from './types.js';
-import { imageIdOf, normalizeImage, seededRandom } from './util.js';
+import type { AgentOptions } from './types.js';
+import { findContainer, seededRandom } from './util.js';
+
+export { sampleDelay } from './util.js';
 
 /** Name of the pod cache index by `spec.nodeName` the agent adds. */
 export const POD_NODE_INDEX = 'agent/spec.nodeName';
 
-/** Most stages applied to one pod in one reconcile (a guard against stages that never settle). */
-const MAX_STEPS = 32;
+/** The cloud provider's taint on a Node whose instance is shut down (https://kubernetes.io/docs/reference/labels-annotations-taints/). */
+export const SHUTDOWN_TAINT = 'node.cloudprovider.kubernetes.io/shutdown';
 
 /**
  * Wake-ups by due time: keys due at the same ms share one clock timer. A timer only queues its
@@ -107,8 +114,10 @@ interface NodeState {
   recorder: EventRecorder;
   cidr: string | undefined;
   ipam: PodCidrAllocator | undefined;
-  /** Images on the node (normalized reference → when pulled, ms). */
-  images: Map<string, number>;
+  /** The runtime the node's pods run on; undefined when its label names one this agent does not have. */
+  runtime: ContainerRuntime | undefined;
+  /** The runtime's health at the last node reconcile. */
+  health: RuntimeHealth | undefined;
   /** When status was last written (ms); NaN before the first write. */
   reportedAt: number;
   /** The resourceVersion of our last status write (the cache may lag behind it). */
@@ -122,18 +131,9 @@ interface PodState {
   key: string;
   uid: string;
   nodeName: string;
-  /** The stage waiting for its delay: since when it matched and when it is due (ms). */
-  pending: { stage: string; since: number; dueAt: number } | undefined;
+  /** The runtime that synced it. */
+  runtime: ContainerRuntime;
   writtenRv: number;
-}
-
-/** Samples a stage delay: uniform in [ms − jitter, ms + jitter], clamped to [0, maxMs], whole ms. */
-export function sampleDelay(d: StageDelay, random: () => number): number {
-  const j = d.jitterMs ?? 0;
-  let ms = d.ms + (j > 0 ? (2 * random() - 1) * j : 0);
-  ms = Math.max(0, ms);
-  if (d.maxMs !== undefined) ms = Math.min(ms, Math.max(0, d.maxMs));
-  return Math.round(ms);
 }
 
 function rvOf(obj: KubeObject): number {
@@ -141,25 +141,18 @@ function rvOf(obj: KubeObject): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-/** The container named `name` in the pod's spec, and whether it is an app container. */
-function findContainer(pod: Pod, name: string): { c: Container; app: boolean } | undefined {
-  const app = pod.spec.containers.find((c) => c.name === name);
-  if (app) return { c: app, app: true };
-  const init = pod.spec.initContainers?.find((c) => c.name === name);
-  if (init) return { c: init, app: false };
-  const eph = (pod.spec.ephemeralContainers as Container[] | undefined)?.find((c) => c.name === name);
-  return eph ? { c: eph, app: false } : undefined;
-}
-
-export class NodeAgent implements Runnable, PodLogSource {
+export class NodeAgent implements Runnable, PodLogSource, PodExecSource {
   readonly name = 'node-agent';
-  /** The simulated container runtime (container instances and logs). */
-  readonly runtime = new SimRuntime();
+  /** The simulated container runtime (its container instances and logs). */
+  readonly runtime: SimRuntime;
+  /** Every runtime the agent has, by name; `sim` always. */
+  readonly runtimes = new Map<string, ContainerRuntime>();
+  /** The runtime of nodes without a `node.berth.dev/runtime` label. */
+  readonly defaultRuntime: string;
   private readonly client: Client;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly selector: Selector;
-  private readonly stages: Stage[];
   private readonly heartbeatMs: number;
   private readonly reportMs: number;
   private readonly events: boolean;
@@ -183,9 +176,9 @@ export class NodeAgent implements Runnable, PodLogSource {
     this.clock = mgr.clock;
     this.log = mgr.log.child({ component: 'node-agent' });
     this.selector = parseSelector(opts.nodeSelector);
-    this.stages = opts.stages ?? defaultStages();
-    const names = new Set(this.stages.map((s) => s.name));
-    if (names.size !== this.stages.length) throw new RangeError('stage names must be unique');
+    const stages = opts.stages ?? defaultStages();
+    const names = new Set(stages.map((s) => s.name));
+    if (names.size !== stages.length) throw new RangeError('stage names must be unique');
     const hb = opts.heartbeatSeconds ?? 10;
     if (!(hb >= 0) || !Number.isFinite(hb)) throw new RangeError(`heartbeatSeconds must be a number >= 0, got ${hb}`);
     this.heartbeatMs = hb * 1000;
@@ -196,6 +189,11 @@ export class NodeAgent implements Runnable, PodLogSource {
     this.random = opts.random ?? seededRandom();
     this.workers = opts.workers ?? 16;
     if (!(this.workers >= 1)) throw new RangeError(`workers must be at least 1, got ${this.workers}`);
+    this.runtime = new SimRuntime({ clock: this.clock, log: this.log, stages, random: this.random });
+    this.runtimes.set(this.runtime.name, this.runtime);
+    for (const r of opts.runtimes ?? []) this.runtimes.set(r.name, r);
+    this.defaultRuntime = opts.runtime ?? 'sim';
+    if (!this.runtimes.has(this.defaultRuntime)) throw new RangeError(`runtime "${this.defaultRuntime}" is not among the agent's runtimes (${[...this.runtimes.keys()].join(', ')})`);
     this.podQueue = new WorkQueue(this.clock);
     this.nodeQueue = new WorkQueue(this.clock);
     this.podWakeups = new Wakeups(this.clock, (key) => this.podQueue.add(key));
@@ -217,9 +215,13 @@ export class NodeAgent implements Runnable, PodLogSource {
     this.podInformer.on({ add: podChanged, update: (_, p) => podChanged(p), delete: podChanged });
   }
 
-  /** True if the agent serves this node. */
+  /**
+   * True if the agent serves this node: it matches the selector and its machine is on. A Node
+   * tainted `node.cloudprovider.kubernetes.io/shutdown` (its instance is stopped) has no kubelet
+   * running, so nothing reports its status or runs its pods until the taint goes.
+   */
   serves(node: Node | undefined): boolean {
-    return !!node && this.selector.matches(node.metadata.labels);
+    return !!node && this.selector.matches(node.metadata.labels) && !node.spec?.taints?.some((t) => t.key === SHUTDOWN_TAINT);
   }
 
   /** Names of the nodes the agent serves now. */
@@ -236,6 +238,16 @@ export class NodeAgent implements Runnable, PodLogSource {
     };
     if (signal.aborted) return stop();
     signal.addEventListener('abort', stop, { once: true });
+    for (const r of this.runtimes.values()) {
+      r.start(signal, {
+        podChanged: (key) => {
+          if (this.pods.has(key)) this.podQueue.add(key);
+        },
+        healthChanged: () => {
+          for (const ns of this.nodes.values()) if (ns.runtime === r) this.nodeQueue.add(ns.name);
+        },
+      });
+    }
     const loop = async (queue: WorkQueue, reconcile: (key: string) => Promise<void>): Promise<void> => {
       for (;;) {
         const key = await queue.get();
@@ -269,8 +281,8 @@ export class NodeAgent implements Runnable, PodLogSource {
     const now = this.serves(cur);
     if (!was && !now) return;
     this.nodeQueue.add(name);
-    // Pods care about the node only when it starts or stops being served, or its pod network changes.
-    if (was !== now || !old || !cur || old.spec?.podCIDR !== cur.spec?.podCIDR || internalIP(old) !== internalIP(cur)) {
+    // Pods care about the node only when it starts or stops being served, or its pod network or runtime changes.
+    if (was !== now || !old || !cur || old.spec?.podCIDR !== cur.spec?.podCIDR || internalIP(old) !== internalIP(cur) || old.metadata.labels?.[RUNTIME_LABEL] !== cur.metadata.labels?.[RUNTIME_LABEL]) {
       for (const p of this.podInformer.cache.byIndex(POD_NODE_INDEX, name)) this.podQueue.add(objectKeyOf(p));
     }
   }
@@ -291,7 +303,8 @@ export class NodeAgent implements Runnable, PodLogSource {
         recorder: this.mgr.recorder('kubelet', name),
         cidr: undefined,
         ipam: undefined,
-        images: new Map(),
+        runtime: undefined,
+        health: undefined,
         reportedAt: lastReported(node!),
         writtenRv: 0,
         lease: undefined,
@@ -317,12 +330,26 @@ export class NodeAgent implements Runnable, PodLogSource {
         }
       }
     }
+    ns.runtime = this.runtimeFor(node!);
     return ns;
+  }
+
+  /** The runtime a node's label (or the default) names, if the agent has it. */
+  private runtimeFor(node: Node | undefined): ContainerRuntime | undefined {
+    return this.runtimes.get(node?.metadata.labels?.[RUNTIME_LABEL] ?? this.defaultRuntime);
+  }
+
+  /** Whether the node's runtime can run pods: its own check, or why the node has none. */
+  private async healthOf(node: Node, ns: NodeState): Promise<RuntimeHealth> {
+    if (ns.runtime) return ns.runtime.health();
+    const want = node.metadata.labels?.[RUNTIME_LABEL] ?? this.defaultRuntime;
+    return { ready: false, message: `container runtime is down: this node asks for runtime "${want}" (label ${RUNTIME_LABEL}), which the agent does not run (it has ${[...this.runtimes.keys()].join(', ')})` };
   }
 
   private forgetNode(ns: NodeState): void {
     this.nodeWakeups.cancel(ns.name);
     this.nodes.delete(ns.name);
+    for (const r of this.runtimes.values()) r.forgetNode(ns.name);
     for (const p of this.podInformer.cache.byIndex(POD_NODE_INDEX, ns.name)) this.podQueue.add(objectKeyOf(p));
   }
 
@@ -334,9 +361,21 @@ export class NodeAgent implements Runnable, PodLogSource {
       return;
     }
     const ns = this.nodeState(name)!;
+    const health = await this.healthOf(node!, ns);
+    if (ns.health && ns.health.ready !== health.ready) {
+      this.log.warn({ node: name, ready: health.ready, ...(health.ready ? {} : { why: health.message }) }, 'container runtime health changed');
+      // Pods that failed while the runtime was down are waiting out a back-off: look at them now.
+      for (const p of this.podInformer.cache.byIndex(POD_NODE_INDEX, name)) this.podQueue.add(objectKeyOf(p));
+    }
+    ns.health = health;
+    if (health.ready && ns.runtime?.cleanup) {
+      const live = new Set<string>();
+      for (const p of this.podInformer.cache.byIndex(POD_NODE_INDEX, name)) live.add(p.metadata.uid!);
+      await ns.runtime.cleanup(name, live).catch((e: Error) => this.log.warn({ node: name, err: e.message }, 'container cleanup failed; will try again'));
+    }
     const now = this.clock.now();
     if (rvOf(node!) >= ns.writtenRv) {
-      const { status, changed } = desiredNodeStatus(node!, now);
+      const { status, changed } = desiredNodeStatus(node!, now, { version: ns.runtime?.version() ?? CONTAINER_RUNTIME_VERSION, health });
       if (changed || !(now < ns.reportedAt + this.reportMs)) {
         const written = await this.client.updateStatus<Node>({ ...node!, metadata: { ...node!.metadata }, status });
         ns.writtenRv = rvOf(written);
@@ -378,11 +417,11 @@ export class NodeAgent implements Runnable, PodLogSource {
   // ---------------------------------------------------------------------------------------------
   // Pods
 
-  private forgetPod(ps: PodState): void {
+  private async forgetPod(ps: PodState): Promise<void> {
     this.podWakeups.cancel(ps.key);
     this.pods.delete(ps.key);
     this.nodes.get(ps.nodeName)?.ipam?.release(ps.uid);
-    this.runtime.release(ps.uid, this.clock.now());
+    await ps.runtime.forgetPod(ps.uid, ps.key);
   }
 
   private async reconcilePod(key: string): Promise<void> {
@@ -390,136 +429,57 @@ export class NodeAgent implements Runnable, PodLogSource {
     let ps = this.pods.get(key);
     const nodeName = cached?.spec?.nodeName;
     const ns = nodeName ? this.nodeState(nodeName) : undefined;
-    if (ps && (!cached || !ns || cached.metadata.uid !== ps.uid || nodeName !== ps.nodeName)) {
-      this.forgetPod(ps);
+    if (ps && (!cached || !ns || cached.metadata.uid !== ps.uid || nodeName !== ps.nodeName || ns.runtime !== ps.runtime)) {
+      await this.forgetPod(ps);
       ps = undefined;
     }
-    if (!cached || !ns) return;
-    let pod: Pod = cached;
-    if (ps && rvOf(pod) < ps.writtenRv) return; // our own newer write is on its way through the watch
+    if (!cached || !ns?.runtime) return;
+    if (ps && rvOf(cached) < ps.writtenRv) return; // our own newer write is on its way through the watch
     if (!ps) {
-      ps = { key, uid: pod.metadata.uid!, nodeName: nodeName!, pending: undefined, writtenRv: 0 };
+      ps = { key, uid: cached.metadata.uid!, nodeName: nodeName!, runtime: ns.runtime, writtenRv: 0 };
       this.pods.set(key, ps);
     }
-    for (let step = 0; step < MAX_STEPS; step++) {
-      const now = this.clock.now();
-      if (isTerminalPhase(pod)) ns.ipam?.release(ps.uid);
-      else if (pod.status?.podIP && ns.ipam && !pod.spec.hostNetwork && ns.ipam.addressOf(ps.uid) === undefined) ns.ipam.adopt(ps.uid, pod.status.podIP);
-
-      const effects: (() => void)[] = [];
-      const probe = this.context(ns, pod, ps.pending?.since ?? now, effects);
-      const stage = this.stages.find((s) => s.match(pod, probe));
-      if (!stage) {
-        this.clearPending(ps);
-        return;
-      }
-      if (ps.pending?.stage !== stage.name) {
-        this.clearPending(ps);
-        const ctx = this.context(ns, pod, now, effects);
-        const d = typeof stage.delay === 'function' ? stage.delay(pod, ctx) : stage.delay;
-        ps.pending = { stage: stage.name, since: now, dueAt: now + sampleDelay(d, this.random) };
-        stage.begin?.(pod, ctx);
-        for (const fx of effects.splice(0)) fx();
-      }
-      let dueAt = ps.pending.dueAt;
-      const deadline = parseTime(pod.metadata.deletionTimestamp);
-      if (!Number.isNaN(deadline)) dueAt = Math.min(dueAt, deadline);
-      if (now < dueAt) {
-        this.podWakeups.set(key, dueAt);
-        return;
-      }
-
-      // Stages edit only the status: the rest of the draft is shared with the cache, read-only.
-      const draft: Pod = { ...pod, status: clone(pod.status) ?? {} };
-      const ctx = this.context(ns, draft, ps.pending.since, effects);
-      const result = stage.apply(draft, ctx) ?? {};
-      if (result.delete) {
-        for (const fx of effects.splice(0)) fx();
-        ps.pending = undefined;
-        await this.client.deleteIfExists(Kinds.Pod, pod.metadata.name!, pod.metadata.namespace, { gracePeriodSeconds: 0, preconditions: { uid: ps.uid } });
-        return;
-      }
-      if (deepEqual(draft.status, pod.status)) {
-        for (const fx of effects.splice(0)) fx();
-        this.log.debug({ pod: key, stage: stage.name }, 'stage matched but changed nothing');
-        return;
-      }
-      const written: Pod = await this.client.updateStatus<Pod>(draft);
-      ps.writtenRv = rvOf(written);
-      ps.pending = undefined;
-      for (const fx of effects.splice(0)) fx();
-      pod = written;
-    }
-    this.log.warn({ pod: key }, `more than ${MAX_STEPS} stages in one go; looking again later`);
-    this.podQueue.addAfter(key, 1000);
+    await ns.runtime.syncPod(cached, this.syncContext(ns, ps));
   }
 
-  private clearPending(ps: PodState): void {
-    ps.pending = undefined;
-    this.podWakeups.cancel(ps.key);
-  }
-
-  /** A stage's view of the world for one pod; effects are queued in `effects` and run once the status write succeeds. */
-  private context(ns: NodeState, pod: Pod, since: number, effects: (() => void)[]): StageContext {
-    const now = this.clock.now();
-    const uid = pod.metadata.uid!;
+  /** What a runtime may do for one pod: write its status, delete it, record events, set its wake-up. */
+  private syncContext(ns: NodeState, ps: PodState): PodSyncContext {
     const node = this.nodeInformer.cache.get(ns.name)!;
-    const runtime = this.runtime;
-    const times = (name: string): { started?: string; finished?: string } => {
-      const s = statusOf(pod.status?.containerStatuses, name) ?? statusOf(pod.status?.initContainerStatuses, name);
-      const term = (s?.state?.terminated ?? s?.lastState?.terminated) as { startedAt?: string; finishedAt?: string } | undefined;
-      return { started: (s?.state?.running?.startedAt as string | undefined) ?? term?.startedAt, finished: term?.finishedAt };
-    };
     return {
-      now,
-      since,
+      key: ps.key,
       node,
       hostIP: internalIP(node),
-      random: this.random,
-      podIP: () => ns.ipam?.allocate(uid),
-      podIPAvailable: () => !!ns.ipam?.canAllocate(uid),
-      hasImage: (image) => {
-        const t = ns.images.get(normalizeImage(image));
-        return t !== undefined && t <= since;
-      },
-      startContainer: (name, restartCount) => {
-        const found = findContainer(pod, name);
-        if (!found) throw new RangeError(`pod ${objectKeyOf(pod)} has no container ${name}`);
-        effects.push(() => {
-          runtime.start(pod, found.c, restartCount, now, found.app);
-          const image = normalizeImage(found.c.image);
-          if (!ns.images.has(image)) ns.images.set(image, now);
-        });
-        return { containerID: containerIdFor(uid, name, restartCount), imageID: imageIdOf(found.c.image) };
-      },
-      stopContainer: (name, exitCode, signal) => {
-        effects.push(() => runtime.stop(uid, name, exitCode, signal, now));
-      },
-      startedAt: (name) => {
-        const inst = runtime.current(uid, name);
-        if (inst) return inst.startedAt;
-        const t = parseTime(times(name).started);
-        return Number.isNaN(t) ? undefined : t;
-      },
-      finishedAt: (name) => {
-        const inst = runtime.current(uid, name);
-        if (inst?.finishedAt !== undefined) return inst.finishedAt;
-        const t = parseTime(times(name).finished);
-        return Number.isNaN(t) ? undefined : t;
-      },
-      event: (type, reason, message) => {
+      ipam: ns.ipam,
+      now: () => this.clock.now(),
+      event: (pod, type, reason, message) => {
         if (!this.events) return;
-        const ref = this.podInformer.cache.get(objectKeyOf(pod)) ?? pod;
-        effects.push(() => ns.recorder.event(ref, type, reason, message));
+        ns.recorder.event(this.podInformer.cache.get(ps.key) ?? pod, type, reason, message);
       },
+      writeStatus: async (pod) => {
+        const written = await this.client.updateStatus<Pod>(pod);
+        ps.writtenRv = rvOf(written);
+        return written;
+      },
+      deletePod: async (pod) => {
+        await this.client.deleteIfExists(Kinds.Pod, pod.metadata.name!, pod.metadata.namespace, { gracePeriodSeconds: 0, preconditions: { uid: ps.uid } });
+      },
+      wakeAt: (at) => this.podWakeups.set(ps.key, at),
+      cancelWake: () => this.podWakeups.cancel(ps.key),
     };
   }
 
   // ---------------------------------------------------------------------------------------------
   // Logs
 
+  /** The runtime that runs (or would run) a pod: its node's, else the default. */
+  private runtimeOfPod(pod: Pod): ContainerRuntime {
+    const ps = this.pods.get(objectKeyOf(pod));
+    if (ps && ps.uid === pod.metadata.uid) return ps.runtime;
+    return this.runtimeFor(this.nodeInformer.cache.get(pod.spec.nodeName ?? '')) ?? this.runtime;
+  }
+
   /**
-   * A container's log from the simulated runtime, with the kubelet's checks and wording
+   * A container's log from the pod's runtime, with the kubelet's checks and wording
    * (pkg/kubelet/kubelet_pods.go validateContainerLogStatus) and the API server's for an unknown
    * container. Throws BadRequest StatusErrors.
    */
@@ -550,8 +510,29 @@ export class NodeAgent implements Runnable, PodLogSource {
     } else if (s.state?.waiting) {
       throw badRequest(`${q} is waiting to start: ${(s.state.waiting.reason as string | undefined) ?? ContainerCreating}`);
     } else throw badRequest(`${q} is waiting to start - no logs yet`);
-    const inst = this.runtime.instanceFor(pod, found.c, s, which, found.app);
-    if (!inst) throw badRequest(`${q} is waiting to start - no logs yet`);
-    return this.runtime.read(inst, opts, this.clock.now(), signal);
+    return this.runtimeOfPod(pod).readLog(pod, found.c, s, which, found.app, opts, signal);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Exec
+
+  /**
+   * Runs a command in a running container of the pod through its runtime (`kubectl exec`,
+   * `berth exec`); resolves with the exit code. Throws BadRequest StatusErrors with the API
+   * server's and kubelet's wording: an unknown container, one that is not running, a runtime
+   * that runs no commands.
+   */
+  async exec(obj: KubeObject, container: string, command: string[], io: ExecStreams, signal: AbortSignal): Promise<number> {
+    const pod = obj as Pod;
+    const podName = pod.metadata.name!;
+    const found = findContainer(pod, container);
+    if (!found) throw badRequest(`container ${container} is not valid for pod ${podName}`);
+    if (!command.length) throw badRequest('you must specify at least one command for the container');
+    const list = found.app ? pod.status?.containerStatuses : pod.status?.initContainerStatuses;
+    const s = statusOf(list, container);
+    if (!s?.state?.running || !s.containerID) throw badRequest(`container not found ("${container}"): it is not running in pod ${podName}`);
+    const runtime = this.runtimeOfPod(pod);
+    if (!runtime.exec) throw badRequest(`the ${runtime.name} runtime of node ${pod.spec.nodeName} cannot run commands in containers`);
+    return runtime.exec(pod, found.c, s, command, io, signal);
   }
 }

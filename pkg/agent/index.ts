@@ -1,6 +1,7 @@
-/** The node agent: a kubelet for simulated nodes, its pod lifecycle stages and simulated runtime. */
+/** The node agent: a kubelet for every served node, its container runtimes (simulated, Docker), pod lifecycle stages. */
 export { NodeAgent, POD_NODE_INDEX, sampleDelay } from './agent.js';
 export type { AgentOptions, Stage, StageContext, StageDelay, StageResult } from './types.js';
+export { RUNTIME_LABEL, RUNTIME_NAMES, type RuntimeName, type ContainerRuntime, type PodSyncContext, type RuntimeHealth, type RuntimeHooks, type LogInstance } from './runtime.js';
 export {
   defaultStages,
   runSeconds,
@@ -14,5 +15,6 @@ export {
 export { podPhase, kubeletConditions, syncPodStatus, isSidecar, waitingStatus } from './podstatus.js';
 export { PodCidrAllocator, PodCidrError } from './ipam.js';
 export { desiredNodeStatus, nodeInfo, nodeLease, KUBELET_VERSION, CONTAINER_RUNTIME_VERSION, NODE_LEASE_NAMESPACE } from './nodestatus.js';
-export { SimRuntime, ContainerInstance } from './runtimes/sim.js';
+export { SimRuntime, SimContainers, ContainerInstance } from './runtimes/sim.js';
+export { DockerRuntime, defaultDockerHost, hostPortFor, portsOf, imageImportRoutes, IMAGE_IMPORT_PATH, PORTS_ANNOTATION, DOCKER_POD_IP, type DockerRuntimeOptions, type PortMapping, type ImageImportResult } from './runtimes/docker/index.js';
 export { seededRandom } from './util.js';

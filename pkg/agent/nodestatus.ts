@@ -9,6 +9,7 @@
 import { deepEqual } from '../api/meta.js';
 import type { Condition, KubeObject, Node, NodeStatus } from '../api/types.js';
 import { rfc3339, rfc3339Micro } from '../clock/clock.js';
+import type { RuntimeHealth } from './runtime.js';
 import { sha256Hex, uuidFromHex } from './util.js';
 
 export const KUBELET_VERSION = 'v1.32.0-berth';
@@ -21,25 +22,38 @@ export const KUBELET_PORT = 10250;
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 export const NODE_LEASE_DURATION_SECONDS = 40;
 
-/** The conditions a healthy kubelet reports, in its order (without times). */
-export function healthyConditions(): Condition[] {
+/**
+ * The conditions a kubelet reports, in its order (without times). With its container runtime
+ * down, Ready is False with reason KubeletNotReady and the runtime's error as the message, as
+ * kubelet's runtime-state check puts it (`container runtime is down`, pkg/kubelet/runtime.go).
+ */
+export function healthyConditions(health: RuntimeHealth = { ready: true }): Condition[] {
   return [
     { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available' },
     { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure' },
     { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available' },
-    { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' },
+    health.ready
+      ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }
+      : { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: health.message },
   ];
 }
 
+/** What the node's container runtime says of itself. */
+export interface RuntimeReport {
+  /** `containerRuntimeVersion` (`docker://20.10.24`). */
+  version: string;
+  health: RuntimeHealth;
+}
+
 /** `status.nodeInfo`: versions from berth, architecture from the `kubernetes.io/arch` label, ids stable per Node object. */
-export function nodeInfo(node: Node): Record<string, string> {
+export function nodeInfo(node: Node, runtimeVersion = CONTAINER_RUNTIME_VERSION): Record<string, string> {
   const arch = node.metadata.labels?.['kubernetes.io/arch'] ?? 'amd64';
   const seed = `${node.metadata.uid ?? ''}/${node.metadata.name ?? ''}`;
   const h = sha256Hex('node', seed);
   return {
     architecture: arch,
     bootID: uuidFromHex(sha256Hex('boot', seed)),
-    containerRuntimeVersion: CONTAINER_RUNTIME_VERSION,
+    containerRuntimeVersion: runtimeVersion,
     kernelVersion: `${KERNEL_RELEASE}.${arch === 'arm64' ? 'aarch64' : 'x86_64'}`,
     kubeletVersion: KUBELET_VERSION,
     machineID: h.slice(0, 32),
@@ -64,13 +78,13 @@ function withoutHeartbeats(list: Condition[] | undefined): Condition[] {
 /**
  * The node status the kubelet would write now: its conditions (keeping each one's
  * `lastTransitionTime` unless its status changes, heartbeat = now), nodeInfo and daemonEndpoints.
- * Conditions others own (NetworkUnavailable, …) are kept. Returns the status and whether anything
- * but heartbeat times differs from the node's.
+ * Conditions others own (NetworkUnavailable, …) are kept; Ready follows the runtime's health.
+ * Returns the status and whether anything but heartbeat times differs from the node's.
  */
-export function desiredNodeStatus(node: Node, now: number): { status: NodeStatus; changed: boolean } {
+export function desiredNodeStatus(node: Node, now: number, runtime: RuntimeReport = { version: CONTAINER_RUNTIME_VERSION, health: { ready: true } }): { status: NodeStatus; changed: boolean } {
   const cur = node.status ?? {};
   const nowText = rfc3339(now);
-  const mine = healthyConditions();
+  const mine = healthyConditions(runtime.health);
   const owned = new Set(mine.map((c) => c.type));
   const conditions: Condition[] = [];
   for (const c of cur.conditions ?? []) if (!owned.has(c.type)) conditions.push(c);
@@ -79,7 +93,7 @@ export function desiredNodeStatus(node: Node, now: number): { status: NodeStatus
     const keep = have?.status === want.status && have.lastTransitionTime;
     conditions.push({ ...want, lastHeartbeatTime: nowText, lastTransitionTime: keep ? have.lastTransitionTime! : nowText });
   }
-  const status: NodeStatus = { ...cur, conditions, nodeInfo: nodeInfo(node), daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } } };
+  const status: NodeStatus = { ...cur, conditions, nodeInfo: nodeInfo(node, runtime.version), daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } } };
   const changed = !deepEqual(withoutHeartbeats(cur.conditions), withoutHeartbeats(conditions)) || !deepEqual(cur.nodeInfo, status.nodeInfo) || !deepEqual(cur.daemonEndpoints, status.daemonEndpoints);
   return { status, changed };
 }

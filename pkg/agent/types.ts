@@ -7,6 +7,7 @@
  * an `apply` function that edits a draft of the pod's status.
  */
 import type { Node, Pod } from '../api/types.js';
+import type { ContainerRuntime } from './runtime.js';
 
 /**
  * How long after a stage starts matching a pod it is applied, in ms of cluster time:
@@ -107,4 +108,8 @@ export interface AgentOptions {
   random?: () => number;
   /** Pods reconciled at once (default 16). */
   workers?: number;
+  /** Runtimes besides the simulated one (which the agent always has), e.g. a `DockerRuntime`. */
+  runtimes?: ContainerRuntime[];
+  /** The runtime of nodes without a `node.berth.dev/runtime` label: `sim` (default) or the name of one of `runtimes`. */
+  runtime?: string;
 }

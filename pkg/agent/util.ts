@@ -4,6 +4,8 @@
  * report them.
  */
 import { createHash } from 'node:crypto';
+import type { Container, Pod } from '../api/types.js';
+import type { StageDelay } from './types.js';
 
 export { seededRandom } from '../clock/random.js';
 
@@ -63,4 +65,23 @@ export function imageIdOf(image: string | undefined): string {
 /** Quotes words for a shell echo of a command line (`sh -c 'echo hi'`). */
 export function shellJoin(words: string[]): string {
   return words.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** Samples a stage delay: uniform in [ms − jitter, ms + jitter], clamped to [0, maxMs], whole ms. */
+export function sampleDelay(d: StageDelay, random: () => number): number {
+  const j = d.jitterMs ?? 0;
+  let ms = d.ms + (j > 0 ? (2 * random() - 1) * j : 0);
+  ms = Math.max(0, ms);
+  if (d.maxMs !== undefined) ms = Math.min(ms, Math.max(0, d.maxMs));
+  return Math.round(ms);
+}
+
+/** The container named `name` in the pod's spec, and whether it is an app container (not init or ephemeral). */
+export function findContainer(pod: Pod, name: string): { c: Container; app: boolean } | undefined {
+  const app = pod.spec.containers.find((c) => c.name === name);
+  if (app) return { c: app, app: true };
+  const init = pod.spec.initContainers?.find((c) => c.name === name);
+  if (init) return { c: init, app: false };
+  const eph = (pod.spec.ephemeralContainers as Container[] | undefined)?.find((c) => c.name === name);
+  return eph ? { c: eph, app: false } : undefined;
 }

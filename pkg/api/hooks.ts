@@ -3,6 +3,7 @@
  * `group/Kind` (`apps/Deployment`, `/Pod` for the core group) on every create and update.
  * Components add hooks for their own kinds (the cloud adds Instance and AutoScalingGroup).
  */
+import { validateCronJob } from './cron.js';
 import * as d from './defaults.js';
 import type { FieldError } from './errors.js';
 import type { KubeObject } from './types.js';
@@ -36,5 +37,5 @@ export const BUILTIN_HOOKS: Map<string, KindHooks> = new Map<string, KindHooks>(
   ['apps/StatefulSet', { default: d.defaultStatefulSet, validate: v.validateTemplatedWorkload }],
   ['apps/DaemonSet', { default: d.defaultDaemonSet, validate: v.validateTemplatedWorkload }],
   ['batch/Job', { default: d.defaultJob, validate: v.validateJob }],
-  ['batch/CronJob', { default: d.defaultCronJob }],
+  ['batch/CronJob', { default: d.defaultCronJob, validate: validateCronJob }],
 ]);

@@ -39,6 +39,8 @@ export interface ResourceInfo {
   hasGeneration?: boolean;
   /** Where the `scale` subresource reads and writes, as a CRD's `subresources.scale` says it. */
   scale?: ScalePaths;
+  /** True if the API server computes it on request (metrics, access reviews): nothing is stored. */
+  virtual?: boolean;
 }
 
 /** JSON paths (`.spec.replicas`) of the scale subresource; the selector may be a LabelSelector or a string. */
@@ -120,7 +122,7 @@ const EVENT_FIELDS = [
 /** Every built-in Kubernetes kind berth serves. */
 export const BUILTIN_RESOURCES: ResourceInfo[] = [
   defineResource({ gv: 'v1', resource: 'namespaces', kind: 'Namespace', ns: false, short: ['ns'], sub: ['status', 'finalize'], fields: ['status.phase'] }),
-  defineResource({ gv: 'v1', resource: 'pods', kind: 'Pod', ns: true, short: ['po'], cat: ALL, sub: ['status', 'log', 'binding'], fields: POD_FIELDS }),
+  defineResource({ gv: 'v1', resource: 'pods', kind: 'Pod', ns: true, short: ['po'], cat: ALL, sub: ['status', 'log', 'binding', 'exec', 'eviction'], fields: POD_FIELDS }),
   defineResource({ gv: 'v1', resource: 'nodes', kind: 'Node', ns: false, short: ['no'], sub: ['status'], fields: ['spec.unschedulable'] }),
   defineResource({ gv: 'v1', resource: 'services', kind: 'Service', ns: true, short: ['svc'], cat: ALL, sub: ['status'], fields: ['spec.clusterIP', 'spec.type'] }),
   defineResource({ gv: 'v1', resource: 'endpoints', kind: 'Endpoints', ns: true, short: ['ep'], singular: 'endpoints' }),

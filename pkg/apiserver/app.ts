@@ -4,14 +4,23 @@
  * discovery, OpenAPI, the REST verbs, subresources, Table output and chunked watch streams.
  * All the semantics live in ObjectStore; this file only translates HTTP to calls and back.
  */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { WebSocketServer } from 'ws';
 import YAML from 'yaml';
-import { badRequest, methodNotSupported, noSuchResource, StatusError, unsupportedMediaType, internalError } from '../api/errors.js';
+import { badRequest, fieldForbidden, fieldNotSupported, invalid, methodNotSupported, noSuchResource, StatusError, unsupportedMediaType, internalError, type FieldError } from '../api/errors.js';
 import type { ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject, WatchEvent } from '../api/types.js';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
-import { openApiV2, openApiV3Index, openApiV3Document } from './openapi.js';
+import { OpenApiV3, openApiV2 } from './openapi.js';
+import { parseFieldValidation, strictMessage, unknownFields } from './fieldvalidation.js';
+import { schemaNodeFor } from './schema.js';
+import { createVirtual, evictPod, serveMetrics, type PodMetricsSource } from './virtual.js';
+import { EXEC_WS_PROTOCOLS, handleExecUpgrade, type ExecContext } from './exec.js';
 import { applyPatchOfType } from './patch/patch.js';
+import { managerFromUserAgent } from './managedfields.js';
+import { decodeProtobufObject, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 import { fromScale, toScale } from './scale.js';
 import { PATCH_CONTENT_TYPES, type DeleteOptions, type ObjectStore, type PatchType } from './store.js';
 import type { TableRegistry } from './tables.js';
@@ -26,6 +35,31 @@ export interface PodLogSource {
    * (BadRequest when the container does not exist or has not started).
    */
   logs(pod: KubeObject, container: string, opts: LogOptions, signal: AbortSignal): Promise<AsyncIterable<string> | string>;
+}
+
+/** Where `pods/<name>/exec` runs commands: the node agent's runtime. */
+export interface PodExecSource {
+  /**
+   * Runs `command` (argv, no shell) in a running container of the pod with its standard streams
+   * on `io`; resolves with the command's exit code once it ends (or `signal` aborts: the client
+   * went). Throws StatusError: BadRequest when the container does not exist, is not running, or
+   * its runtime cannot run commands.
+   */
+  exec(pod: KubeObject, container: string, command: string[], io: ExecStreams, signal: AbortSignal): Promise<number>;
+}
+
+/** The standard streams of an exec, as the client asked for them (`kubectl exec -i -t`). */
+export interface ExecStreams {
+  /** What the client types (`-i`), ending when it closes its input; absent without `-i`. */
+  stdin?: AsyncIterable<Uint8Array>;
+  /** The command's standard output (everything, with a terminal). */
+  stdout?: (chunk: Uint8Array) => void;
+  /** Its standard error; absent with a terminal, or when the client did not ask for it. */
+  stderr?: (chunk: Uint8Array) => void;
+  /** Run with a terminal (`-t`). */
+  tty?: boolean;
+  /** Terminal size changes from the client, columns × rows. */
+  resize?: AsyncIterable<{ width: number; height: number }>;
 }
 
 export interface LogOptions {
@@ -43,6 +77,10 @@ export interface ApiServerOptions {
   tables: TableRegistry;
   /** Where container logs come from, read at request time; without one `pods/log` answers BadRequest. */
   logs?: { current?: PodLogSource };
+  /** Where `pods/<name>/exec` runs commands, read at request time; without one exec answers BadRequest. */
+  exec?: { current?: PodExecSource };
+  /** Where `kubectl top` numbers come from (metrics.k8s.io), read at request time; without one there are no metrics. */
+  metrics?: { current?: PodMetricsSource };
   /** Called once per request for access logging; never given Secret bodies. */
   logger?: boolean;
   /** Health: `/readyz` says ok only once this returns true. */
@@ -131,8 +169,10 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   const { store, registry, tables } = opts;
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024 * 1024, routerOptions: { maxParamLength: 1000 }, forceCloseConnections: true });
 
-  // Bodies: everything arrives as a string and is decoded per route; protobuf is not spoken.
+  // Bodies: everything arrives as a string and is decoded per route; Kubernetes protobuf (what
+  // kubectl 1.32+ sends for `create configmap` and friends) arrives as bytes.
   app.removeAllContentTypeParsers();
+  app.addContentTypeParser(PROTOBUF_MEDIA_TYPE, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (type.includes('protobuf') || type.includes('cbor')) {
@@ -170,6 +210,18 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     return ac;
   };
 
+  // pods/<name>/exec upgrades the connection (WebSocket for kubectl 1.30+, SPDY/3.1 before).
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => EXEC_WS_PROTOCOLS.find((p) => offered.has(p)) ?? false,
+  });
+  const execContext: ExecContext = { store, registry, source: () => opts.exec?.current, track: linked };
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (handleExecUpgrade(execContext, wss, req, socket, head)) return;
+    const body = JSON.stringify(noSuchResource().status);
+    socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+
   const ok = (_: FastifyRequest, reply: FastifyReply) => reply.type('text/plain; charset=utf-8').send('ok');
   app.get('/healthz', ok);
   app.get('/livez', ok);
@@ -205,10 +257,15 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     }
     return openApiV2(registry);
   });
-  app.get('/openapi/v3', async () => openApiV3Index(registry));
+  const crdInfo = (): ResourceInfo | undefined => registry.get('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
+  const openapi = new OpenApiV3(registry, async (name) => {
+    const info = crdInfo();
+    return info ? store.tryGet(info, undefined, name) : undefined;
+  });
+  app.get('/openapi/v3', async () => openapi.index());
   app.get('/openapi/v3/*', async (req, reply) => {
     const path = (req.params as { '*': string })['*'];
-    const doc = openApiV3Document(registry, path);
+    const doc = await openapi.document(path);
     if (!doc) return sendStatusError(reply, noSuchResource());
     return doc;
   });
@@ -230,6 +287,8 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     if (p.subresource && !r.subresources.includes(p.subresource)) throw noSuchResource();
     const q = req.query as Query;
     const ns = r.namespaced ? p.namespace : undefined;
+    if (p.subresource === 'exec') throw badRequest('Upgrade request required');
+    if (r.virtual) return serveVirtual(req, reply, r, ns, p, q);
     return serveResource(req, reply, r, ns, p, q);
   };
   app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/api/*', handler });
@@ -241,6 +300,31 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     return apiGroup(group, versions);
   });
 
+  /**
+   * `fieldValidation` for a request body: Strict fails on fields the kind's schema does not
+   * declare, Warn (the default) returns them as `Warning` headers. Throws BadRequest.
+   */
+  function checkFields(reply: FastifyReply, r: ResourceInfo, body: unknown, q: Query, patch: boolean): void {
+    const mode = parseFieldValidation(q.fieldValidation);
+    if (mode === 'Ignore') return;
+    const node = schemaNodeFor(r);
+    if (node.unknown) return;
+    const fields = unknownFields(body, node, patch);
+    if (!fields.length) return;
+    if (mode === 'Strict') throw badRequest(patch ? strictMessage(fields) : `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${strictMessage(fields)}`);
+    reply.header('warning', fields.map((f) => `299 - ${JSON.stringify(`unknown field ${JSON.stringify(f)}`)}`));
+  }
+
+  /** Metrics (GET) and access reviews (POST), computed per request. */
+  async function serveVirtual(req: FastifyRequest, reply: FastifyReply, r: ResourceInfo, ns: string | undefined, p: ResourcePath, q: Query): Promise<unknown> {
+    if (req.method === 'GET' && r.verbs.includes('get')) {
+      if (p.watchPrefix || boolParam(q.watch)) throw methodNotSupported(r.resource, 'watch');
+      return serveMetrics(store, registry, opts.metrics?.current, r, ns, p.name, q.labelSelector);
+    }
+    if (req.method === 'POST' && r.verbs.includes('create') && !p.name) return reply.code(201).send(createVirtual(r, decodeBody(req)));
+    throw methodNotSupported(r.resource, req.method);
+  }
+
   async function serveResource(req: FastifyRequest, reply: FastifyReply, r: ResourceInfo, ns: string | undefined, p: ResourcePath, q: Query): Promise<unknown> {
     const name = p.name;
     const write = {
@@ -248,6 +332,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
       ...(q.fieldManager ? { fieldManager: q.fieldManager } : {}),
       ...(q.fieldValidation ? { fieldValidation: q.fieldValidation } : {}),
       ...(q.force !== undefined ? { force: boolParam(q.force) } : {}),
+      defaultFieldManager: managerFromUserAgent(req.headers['user-agent']) ?? 'unknown',
     };
     switch (req.method) {
       case 'GET': {
@@ -275,13 +360,15 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
       }
       case 'POST': {
         const body = decodeBody(req);
+        if (p.subresource === 'eviction' && name) return reply.code(201).send(await evictPod(store, registry, ns!, name, body));
         if (p.subresource === 'binding' && name) {
           const target = (body as { target?: { name?: string; kind?: string } }).target;
           if (!target?.name) throw badRequest('a Binding needs target.name');
-          await store.bind(ns!, name, target.name, (body as KubeObject).metadata?.uid);
+          await store.bind(ns!, name, target.name, (body as KubeObject).metadata?.uid, (body as KubeObject).metadata?.annotations);
           return reply.code(201).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
         }
         if (name) throw methodNotSupported(r.resource, 'POST');
+        checkFields(reply, r, body, q, false);
         const created = await store.create(r, ns, body as KubeObject, write);
         return reply.code(201).send(created);
       }
@@ -290,9 +377,10 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
         const body = decodeBody(req) as KubeObject;
         if (p.subresource === 'scale') {
           const current = await store.get(r, ns, name);
-          const updated = await store.update(r, ns, name, fromScale(r, current, body), write);
+          const updated = await store.update(r, ns, name, fromScale(r, current, body), { ...write, subresource: 'scale' });
           return toScale(r, updated);
         }
+        checkFields(reply, r, body, q, false);
         const sub = p.subresource === 'status' ? 'status' : p.subresource === 'finalize' ? undefined : undefined;
         return store.update(r, ns, name, body, { ...write, ...(sub ? { subresource: sub } : {}) });
       }
@@ -307,13 +395,14 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
             const scale = toScale(r, current);
             const patched = applyPatchOfType(type, scale, body) as KubeObject;
             try {
-              return toScale(r, await store.update(r, ns, name, fromScale(r, current, patched), write));
+              return toScale(r, await store.update(r, ns, name, fromScale(r, current, patched), { ...write, subresource: 'scale' }));
             } catch (e) {
               if (e instanceof StatusError && e.reason === 'Conflict' && !(body as KubeObject)?.metadata?.resourceVersion) continue;
               throw e;
             }
           }
         }
+        if (type !== 'json') checkFields(reply, r, body, q, type !== 'apply');
         const result = await store.patch(r, ns, name, type, body, { ...write, ...(p.subresource === 'status' ? { subresource: 'status' } : {}) });
         return result;
       }
@@ -373,6 +462,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   }
 
   async function serveWatch(req: FastifyRequest, reply: FastifyReply, r: ResourceInfo, ns: string | undefined, q: Query): Promise<unknown> {
+    validateWatchListOptions(q);
     const ac = linked();
     const table = wantsTable(req.headers.accept);
     const timeout = intParam(q.timeoutSeconds, 'timeoutSeconds');
@@ -389,7 +479,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
           ...(q.fieldSelector !== undefined ? { fieldSelector: q.fieldSelector } : {}),
           ...(q.resourceVersion !== undefined ? { resourceVersion: q.resourceVersion } : {}),
           allowWatchBookmarks: boolParam(q.allowWatchBookmarks),
-          sendInitialEvents: boolParam(q.sendInitialEvents),
+          ...(q.sendInitialEvents !== undefined ? { sendInitialEvents: boolParam(q.sendInitialEvents) } : {}),
         },
         ac.signal,
       );
@@ -437,6 +527,22 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   return app;
 }
 
+/**
+ * The watch-list options (`sendInitialEvents`, `resourceVersionMatch`), checked as
+ * k8s.io/apiserver's ValidateListOptions does for a watch. Throws Invalid (422).
+ */
+function validateWatchListOptions(q: Query): void {
+  const errs: FieldError[] = [];
+  const match = q.resourceVersionMatch ?? '';
+  if (q.sendInitialEvents !== undefined && match !== 'NotOlderThan') errs.push(fieldForbidden('resourceVersionMatch', 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan'));
+  if (match) {
+    if (q.sendInitialEvents === undefined) errs.push(fieldForbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'));
+    if (match !== 'NotOlderThan') errs.push(fieldNotSupported('resourceVersionMatch', match, ['NotOlderThan']));
+  }
+  if (boolParam(q.sendInitialEvents) && !boolParam(q.allowWatchBookmarks)) errs.push(fieldForbidden('allowWatchBookmarks', 'sendInitialEvents requires setting allowWatchBookmarks to true'));
+  if (errs.length) throw invalid('ListOptions', '', errs, 'meta.k8s.io');
+}
+
 /** The patch type a PATCH request's Content-Type names. Throws UnsupportedMediaType. */
 function patchType(req: FastifyRequest): PatchType {
   const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
@@ -450,6 +556,10 @@ function patchType(req: FastifyRequest): PatchType {
  * JSON; a missing Content-Type is JSON too, as `kubectl scale --current-replicas` sends it).
  */
 function decodeBody(req: FastifyRequest, yaml = false): unknown {
+  if (Buffer.isBuffer(req.body)) {
+    if (yaml) throw unsupportedMediaType(PROTOBUF_MEDIA_TYPE);
+    return decodeProtobufObject(req.body);
+  }
   const raw = req.body as string | undefined;
   if (raw === undefined || raw === '') throw badRequest('the request body is empty');
   const ct = (req.headers['content-type'] ?? '').split(';')[0]!.trim();

@@ -10,6 +10,7 @@ import type { ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import { ALL_VERBS } from '../api/resources.js';
 import type { KubeObject } from '../api/types.js';
 import { validateObjectMeta } from '../api/validation.js';
+import { admitCustomResource, compileSchema, structuralErrors, type JSONSchemaProps, type VersionSchema } from './crdschema.js';
 import type { ObjectStore } from './store.js';
 import { crdPrinter, type TableRegistry } from './tables.js';
 
@@ -17,6 +18,7 @@ export const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io
 
 interface CrdVersion {
   name: string;
+  schema?: { openAPIV3Schema?: JSONSchemaProps };
   served?: boolean;
   storage?: boolean;
   subresources?: { status?: object; scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string } };
@@ -70,10 +72,15 @@ export function validateCrd(crd: KubeObject): FieldError[] {
   const versions = spec.versions ?? [];
   if (!versions.length) errs.push(fieldRequired('spec.versions', 'must have exactly one version marked as storage version'));
   else if (versions.filter((v) => v.storage).length !== 1) errs.push(fieldInvalid('spec.versions', versions.map((v) => v.name), 'must have exactly one version marked as storage version'));
+  const seen = new Set<string>();
   versions.forEach((v, i) => {
     if (!v.name) errs.push(fieldRequired(`spec.versions[${i}].name`));
-    if (!(v as { schema?: unknown }).schema) errs.push(fieldRequired(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
+    else if (seen.has(v.name)) errs.push({ type: 'FieldValueDuplicate', field: `spec.versions[${i}].name`, detail: `Duplicate value: ${JSON.stringify(v.name)}` });
+    seen.add(v.name);
+    if (!v.schema?.openAPIV3Schema) errs.push(fieldRequired(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
+    else errs.push(...structuralErrors(v.schema.openAPIV3Schema, `spec.versions[${i}].schema.openAPIV3Schema`));
   });
+  if (versions.length && versions.every((v) => v.served === false)) errs.push(fieldInvalid('spec.versions', versions.map((v) => v.name), 'must have at least one served version'));
   return errs;
 }
 
@@ -119,6 +126,7 @@ export class CustomResourceManager {
 
   private serve(crd: KubeObject): void {
     const spec = crd.spec as CrdSpec;
+    this.setSchemaHooks(crd);
     for (const r of crdResources(crd)) {
       this.registry.add(r);
       const v = spec.versions.find((x) => x.name === r.version);
@@ -126,7 +134,39 @@ export class CustomResourceManager {
     }
   }
 
+  /**
+   * Custom resources are pruned, defaulted and validated against the schema of the version they
+   * are written in (`apiVersion`), their metadata as any object's.
+   */
+  private setSchemaHooks(crd: KubeObject): void {
+    const spec = crd.spec as CrdSpec;
+    const schemas = new Map<string, VersionSchema>();
+    for (const v of spec.versions) {
+      if (!v.schema?.openAPIV3Schema) continue;
+      try {
+        schemas.set(v.name, compileSchema(v.schema.openAPIV3Schema));
+      } catch {
+        // validateCrd refuses such a schema; one stored before has no validation.
+      }
+    }
+    const pick = (obj: KubeObject): VersionSchema | undefined => schemas.get((obj.apiVersion ?? '').slice(spec.group.length + 1));
+    this.store.setHooks(spec.group, spec.names.kind, {
+      default: (obj) => {
+        const vs = pick(obj);
+        if (vs) admitCustomResource(obj, vs);
+      },
+      validate: (obj) => {
+        const errs = validateObjectMeta(obj.metadata, spec.scope !== 'Cluster');
+        const vs = pick(obj);
+        if (vs) errs.push(...admitCustomResource(obj, vs));
+        return errs;
+      },
+    });
+  }
+
   private unserve(crd: KubeObject): void {
+    const spec = crd.spec as CrdSpec;
+    this.store.setHooks(spec.group, spec.names.kind, {});
     for (const r of crdResources(crd)) {
       this.registry.remove(r);
       this.tables.delete(r.group, r.kind);

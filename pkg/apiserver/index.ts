@@ -9,16 +9,18 @@ import type { KubeObject } from '../api/types.js';
 import type { Clock } from '../clock/clock.js';
 import type { Backend } from '../storage/types.js';
 import { BUILTIN_ADMISSION } from './admission.js';
-import { buildApiServer, type PodLogSource } from './app.js';
+import { buildApiServer, type PodExecSource, type PodLogSource } from './app.js';
 import { CustomResourceManager } from './crd.js';
 import { InProcessTransport } from './inprocess.js';
+import { requestsUsage, VIRTUAL_RESOURCES, type PodMetricsSource } from './virtual.js';
 import { ObjectStore } from './store.js';
 import { TableRegistry } from './tables.js';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 
 export { ObjectStore, FINALIZER_FOREGROUND, FINALIZER_ORPHAN, PATCH_CONTENT_TYPES, type AdmissionPlugin, type AdmissionRequest, type CommitEvent } from './store.js';
-export { buildApiServer, parseResourcePath, KUBE_VERSION, type PodLogSource, type LogOptions } from './app.js';
+export { buildApiServer, parseResourcePath, KUBE_VERSION, type PodLogSource, type LogOptions, type PodExecSource, type ExecStreams } from './app.js';
 export { InProcessTransport } from './inprocess.js';
+export { requestsUsage, evictPod, BERTH_USER, type PodMetricsSource, type ContainerUsage } from './virtual.js';
 export { TableRegistry, col, age, podStatusReason, crdPrinter, simpleJsonPath, type TablePrinter, type Table, type ColumnDefinition } from './tables.js';
 export { CustomResourceManager } from './crd.js';
 export { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, threeWayMergePatch } from './patch/patch.js';
@@ -31,6 +33,13 @@ export interface ApiServer {
   crds: CustomResourceManager;
   /** Where `pods/<name>/log` reads from; the node agent sets `current`. */
   logs: { current?: PodLogSource };
+  /** Where `pods/<name>/exec` runs commands; the node agent sets `current`. */
+  exec: { current?: PodExecSource };
+  /**
+   * Where `kubectl top` (metrics.k8s.io) reads container usage; by default each running
+   * container uses what it requests (`requestsUsage`) until a runtime models load.
+   */
+  metrics: { current?: PodMetricsSource };
   /**
    * More HTTP routes on the same server, as fastify plugins (the AWS API endpoints, for one);
    * components push theirs before `http()` is called.
@@ -53,6 +62,7 @@ export const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kub
 /** Assembles the API server over a backend and bootstraps the initial objects (idempotent). */
 export async function createApiServer(opts: CreateApiServerOptions): Promise<ApiServer> {
   const registry = new ResourceRegistry();
+  for (const r of VIRTUAL_RESOURCES) registry.add(r);
   const tables = new TableRegistry();
   const store = new ObjectStore({ backend: opts.backend, registry, clock: opts.clock, hooks: new Map(BUILTIN_HOOKS), admission: [...BUILTIN_ADMISSION], ...(opts.random ? { random: opts.random } : {}) });
   const crds = new CustomResourceManager(store, registry, tables);
@@ -72,6 +82,8 @@ export async function createApiServer(opts: CreateApiServerOptions): Promise<Api
     await store.create(svcInfo, 'default', svc);
   }
   const logs: { current?: PodLogSource } = {};
+  const exec: { current?: PodExecSource } = {};
+  const metrics: { current?: PodMetricsSource } = { current: { podUsage: requestsUsage } };
   const routes: FastifyPluginAsync[] = [];
   const transport = new InProcessTransport(store, tables, logs);
   return {
@@ -81,9 +93,11 @@ export async function createApiServer(opts: CreateApiServerOptions): Promise<Api
     transport,
     crds,
     logs,
+    exec,
+    metrics,
     routes,
     http: (h = {}) => {
-      const app = buildApiServer({ store, registry, tables, logs, ...h });
+      const app = buildApiServer({ store, registry, tables, logs, exec, metrics, ...h });
       for (const r of routes) void app.register(r);
       return app;
     },

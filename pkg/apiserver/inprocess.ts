@@ -7,7 +7,7 @@ import { badRequest } from '../api/errors.js';
 import { clone } from '../api/meta.js';
 import type { ResourceInfo } from '../api/resources.js';
 import type { KubeList, KubeObject, WatchEvent } from '../api/types.js';
-import type { DeleteOptions, ListOptions, PatchType, Transport, WatchOptions, WriteOptions } from '../client/types.js';
+import type { BindOptions, DeleteOptions, ListOptions, PatchType, Transport, WatchOptions, WriteOptions } from '../client/types.js';
 import type { PodLogSource } from './app.js';
 import { toScale, fromScale } from './scale.js';
 import type { ObjectStore } from './store.js';
@@ -84,8 +84,8 @@ export class InProcessTransport implements Transport {
     return this.store.watch(this.resolve(r), namespace, rest, s);
   }
 
-  async bind(namespace: string, name: string, nodeName: string, uid?: string): Promise<void> {
-    await this.store.bind(namespace, name, nodeName, uid);
+  async bind(namespace: string, name: string, nodeName: string, uid?: string, opts: BindOptions = {}): Promise<void> {
+    await this.store.bind(namespace, name, nodeName, uid, opts.annotations);
   }
 
   async logs(namespace: string, name: string, opts: { container?: string; tailLines?: number; previous?: boolean }): Promise<string> {

@@ -28,7 +28,9 @@ import { groupVersion, objectKey, resourcePrefix, type ResourceInfo, type Resour
 import type { KubeList, KubeObject, WatchEvent } from '../api/types.js';
 import { CompactedError, KeyExistsError, KeyNotFoundError, RevisionMismatchError, type Backend, type KeyValue, type StorageEvent } from '../storage/types.js';
 import { matchesFields, parseFieldSelector, type FieldRequirement } from './fieldselector.js';
+import { FieldManager } from './managedfields.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch/patch.js';
+import { schemaNodeFor } from './schema.js';
 
 /** What an admission plugin sees. `store` lets it read other objects (never write). */
 export interface AdmissionRequest {
@@ -88,6 +90,13 @@ export interface WriteOptions {
   fieldValidation?: string;
   /** Server-side apply: take fields other managers own. */
   force?: boolean;
+  /**
+   * The manager recorded in `metadata.managedFields` when `fieldManager` is not set (the HTTP
+   * layer passes the User-Agent's product, as Kubernetes does).
+   */
+  defaultFieldManager?: string;
+  /** Internal: the body's `metadata.managedFields` are already final (server-side apply made them). */
+  keepManagedFields?: boolean;
 }
 
 export interface ListOptions {
@@ -149,6 +158,8 @@ export class ObjectStore {
   private readonly hooks: Map<string, KindHooks>;
   private readonly admission: AdmissionPlugin[];
   private readonly random: (() => number) | undefined;
+  /** Keeps `metadata.managedFields` and does server-side apply. */
+  readonly fields: FieldManager;
   private readonly commitListeners = new Set<(e: CommitEvent) => void | Promise<void>>();
   /** One decoded object per stored event, shared by every in-process watcher (read-only). */
   private readonly eventObjects = new WeakMap<StorageEvent, Decoded>();
@@ -160,6 +171,7 @@ export class ObjectStore {
     this.hooks = opts.hooks;
     this.admission = opts.admission ?? [];
     this.random = opts.random;
+    this.fields = new FieldManager(schemaNodeFor, () => rfc3339(this.clock.now()));
   }
 
   /** Adds an admission plugin at the end of the chain. */
@@ -233,10 +245,19 @@ export class ObjectStore {
     const prefix = r.namespaced && namespace ? `${resourcePrefix(r)}${namespace}/` : resourcePrefix(r);
     let startAfter: string | undefined;
     let listRv: number | undefined;
+    let before = 0;
     if (opts.continue) {
       const c = decodeContinue(opts.continue);
       startAfter = c.start;
       listRv = c.rv;
+      before = c.n ?? 0;
+      // The token pins the list to its first page's revision; once that is compacted the pages
+      // no longer make one consistent list (Kubernetes's ResourceExpired for continue tokens).
+      if (c.rv < (await this.backend.compactedRevision())) {
+        throw expired(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
+      }
     }
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
     const items: KubeObject[] = [];
@@ -269,11 +290,19 @@ export class ObjectStore {
     }
     const rv = listRv ?? revision;
     const meta: KubeList['metadata'] = { resourceVersion: String(rv) };
-    if (more && lastKey !== undefined) meta.continue = encodeContinue(rv, lastKey);
+    if (more && lastKey !== undefined) {
+      meta.continue = encodeContinue(rv, lastKey, before + items.length);
+      // How many items the next pages hold, when no selector filters them (as Kubernetes).
+      if (!filtering) meta.remainingItemCount = Math.max(0, (await this.backend.count(prefix)) - before - items.length);
+    }
     return { apiVersion: groupVersion(r), kind: r.listKind, metadata: meta, items };
   }
 
   private withType(r: ResourceInfo, obj: KubeObject): KubeObject {
+    // A custom resource is served under each served version of its CRD from one stored copy, its
+    // apiVersion rewritten (the "None" conversion strategy). Decoded watch objects are shared
+    // between watchers, so the rewrite is a shallow copy.
+    if (r.crd && obj.apiVersion && obj.apiVersion !== groupVersion(r)) return { ...obj, apiVersion: groupVersion(r) };
     if (!obj.apiVersion) obj.apiVersion = groupVersion(r);
     if (!obj.kind) obj.kind = r.kind;
     return obj;
@@ -298,6 +327,7 @@ export class ObjectStore {
     delete meta.deletionGracePeriodSeconds;
     if (r.subresources.includes('status') && !KEEP_STATUS_ON_CREATE.has(r.kind)) delete obj.status;
     this.defaultAndValidate(r, obj);
+    if (!opts.keepManagedFields) this.fields.recordWrite(r, undefined, obj, input.metadata?.managedFields, opts);
     await this.runAdmission({ operation: 'CREATE', resource: r, namespace: meta.namespace, name: meta.name, object: obj, store: this, dryRun: !!opts.dryRun });
     if (opts.dryRun) return obj;
     const key = objectKey(r, meta.namespace, meta.name);
@@ -424,6 +454,7 @@ export class ObjectStore {
     next.metadata.resourceVersion = current.metadata.resourceVersion!;
 
     if (opts.subresource !== 'status') this.defaultAndValidate(r, next, current);
+    if (!opts.keepManagedFields) this.fields.recordWrite(r, current, next, opts.subresource === 'status' ? undefined : obj.metadata.managedFields, opts);
     await this.runAdmission({ operation: 'UPDATE', resource: r, namespace: next.metadata.namespace, name, object: next, oldObject: current, store: this, dryRun: !!opts.dryRun, ...(opts.subresource ? { subresource: opts.subresource } : {}) });
 
     // A Pod in graceful termination goes only when its node's kubelet deletes it with grace 0, not
@@ -480,48 +511,43 @@ export class ObjectStore {
           patched = applyStrategicMergePatch(base, body) as KubeObject;
           break;
         case 'apply':
-          patched = this.mergeApplied(r, current, body, opts);
+          patched = this.fields.apply(r, current, this.appliedConfig(r, name, body), opts);
           break;
       }
       if (!patched || typeof patched !== 'object' || !patched.metadata) throw badRequest('the patch produced an object without metadata');
       const pinned = patched.metadata.resourceVersion !== undefined && patched.metadata.resourceVersion !== current.metadata.resourceVersion;
       if (!pinned) patched.metadata.resourceVersion = current.metadata.resourceVersion!;
       try {
-        return await this.updateFrom(r, namespace, name, kv, patched, opts);
+        return await this.updateFrom(r, namespace, name, kv, patched, type === 'apply' ? { ...opts, keepManagedFields: true } : opts);
       } catch (e) {
-        if (!pinned && e instanceof StatusError && e.reason === 'Conflict' && attempt < MAX_PATCH_RETRIES) continue;
+        if (!pinned && e instanceof StatusError && e.reason === 'Conflict' && e.status.details?.causes?.[0]?.reason !== 'FieldManagerConflict' && attempt < MAX_PATCH_RETRIES) continue;
         throw e;
       }
     }
   }
 
   /**
-   * Server-side apply onto a live object: the applied configuration's fields are merged in with
-   * strategic-merge rules (lists of containers, ports … merge by key); fields it does not name
-   * are left as they are.
+   * A server-side apply body, checked: an object of this resource's apiVersion and kind whose
+   * name, if given, is the one on the URL. Throws BadRequest.
    */
-  private mergeApplied(r: ResourceInfo, current: KubeObject, body: unknown, opts: WriteOptions): KubeObject {
-    if (!body || typeof body !== 'object') throw badRequest('the applied configuration must be an object');
-    if (!opts.fieldManager) throw badRequest('PATCH requests with content type application/apply-patch+yaml must set the fieldManager query parameter');
-    const applied = clone(body) as KubeObject;
-    if (applied.apiVersion !== undefined && applied.apiVersion !== groupVersion(r)) {
-      throw badRequest(`the API version in the data (${applied.apiVersion}) does not match the expected API version (${groupVersion(r)})`);
+  private appliedConfig(r: ResourceInfo, name: string, body: unknown): KubeObject {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the applied configuration must be an object');
+    const applied = body as KubeObject;
+    if (applied.apiVersion !== groupVersion(r)) {
+      throw badRequest(applied.apiVersion === undefined ? 'apiVersion must be set in the applied configuration' : `the API version in the data (${applied.apiVersion}) does not match the expected API version (${groupVersion(r)})`);
     }
-    delete applied.metadata?.resourceVersion;
-    const merged = (r.crd ? applyMergePatch(current, applied) : applyStrategicMergePatch(current, applied)) as KubeObject;
-    return merged;
+    if (applied.kind !== r.kind) throw badRequest(applied.kind === undefined ? 'kind must be set in the applied configuration' : `the kind in the data (${applied.kind}) does not match the expected kind (${r.kind})`);
+    if (applied.metadata !== undefined && (typeof applied.metadata !== 'object' || applied.metadata === null)) throw badRequest('metadata must be an object');
+    if (applied.metadata?.name !== undefined && applied.metadata.name !== name) {
+      throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    return applied;
   }
 
   private async createFromApply(r: ResourceInfo, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions): Promise<KubeObject> {
-    if (!opts.fieldManager) throw badRequest('PATCH requests with content type application/apply-patch+yaml must set the fieldManager query parameter');
-    const obj = clone(body) as KubeObject;
-    if (!obj || typeof obj !== 'object') throw badRequest('the applied configuration must be an object');
-    obj.metadata ??= {};
-    if (obj.metadata.name !== undefined && obj.metadata.name !== name) {
-      throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
-    }
+    const obj = this.fields.apply(r, undefined, this.appliedConfig(r, name, body), opts);
     obj.metadata.name = name;
-    return this.create(r, namespace, obj, opts);
+    return this.create(r, namespace, obj, { ...opts, keepManagedFields: true });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -529,10 +555,11 @@ export class ObjectStore {
 
   /**
    * Binds a Pod to a node (`POST pods/<name>/binding`), as the scheduler does: sets
-   * `spec.nodeName` and the `PodScheduled=True` condition in one write.
+   * `spec.nodeName` and the `PodScheduled=True` condition in one write, and copies the Binding's
+   * `annotations` onto the pod (Kubernetes' `assignPod` in pkg/registry/core/pod/storage).
    * Throws NotFound, or Conflict when the pod is already bound or being deleted.
    */
-  async bind(namespace: string, name: string, nodeName: string, uid?: string): Promise<KubeObject> {
+  async bind(namespace: string, name: string, nodeName: string, uid?: string, annotations?: Record<string, string>): Promise<KubeObject> {
     const r = this.registry.get('', 'v1', 'pods')!;
     const key = objectKey(r, namespace, name);
     for (let attempt = 0; ; attempt++) {
@@ -545,6 +572,7 @@ export class ObjectStore {
       if (spec.nodeName) throw conflict('pods', name, undefined, `pod ${name} is already assigned to node "${spec.nodeName}"`);
       const next = clone(pod);
       (next.spec as { nodeName?: string }).nodeName = nodeName;
+      if (annotations && Object.keys(annotations).length) next.metadata.annotations = { ...next.metadata.annotations, ...annotations };
       const status = (next.status ??= {}) as { conditions?: { type: string; status: string; lastProbeTime?: null; lastTransitionTime?: string; reason?: string; message?: string }[] };
       const conds = (status.conditions ??= []).filter((c) => c.type !== 'PodScheduled');
       conds.unshift({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339(this.clock.now()) });
@@ -712,7 +740,9 @@ export class ObjectStore {
     const prefix = r.namespaced && namespace ? `${resourcePrefix(r)}${namespace}/` : resourcePrefix(r);
     const rvText = opts.resourceVersion;
     if (rvText !== undefined && rvText !== '' && !/^\d+$/.test(rvText)) throw badRequest(`invalid resource version: ${rvText}`);
-    const initial = rvText === undefined || rvText === '' || rvText === '0' || opts.sendInitialEvents === true;
+    // With sendInitialEvents the caller says whether it wants the current objects first (the
+    // watch-list protocol); without it, an unset or "0" resourceVersion means it does.
+    const initial = opts.sendInitialEvents ?? (rvText === undefined || rvText === '' || rvText === '0');
     const matches = (o: KubeObject): boolean => labels.matches(o.metadata.labels) && matchesFields(o, fields);
 
     let from: number;
@@ -793,8 +823,7 @@ export class ObjectStore {
         }
         let before = true;
         if (!labels.empty || fields.length) {
-          const prev = JSON.parse(ev.prevValue!) as KubeObject;
-          this.withType(r, prev);
+          const prev = this.withType(r, JSON.parse(ev.prevValue!) as KubeObject);
           before = matches(prev);
           if (before && !now) {
             prev.metadata.resourceVersion = String(ev.revision);
@@ -867,14 +896,15 @@ function bookmark(r: ResourceInfo, rv: string, initialEnd: boolean): KubeObject 
   return { apiVersion: groupVersion(r), kind: r.kind, metadata };
 }
 
-function encodeContinue(rv: number, start: string): string {
-  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start })).toString('base64url');
+/** A continue token: the list's revision, the last key served, and how many items were served before (`n`). */
+function encodeContinue(rv: number, start: string, n: number): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start, n })).toString('base64url');
 }
 
-function decodeContinue(token: string): { rv: number; start: string } {
+function decodeContinue(token: string): { rv: number; start: string; n?: number } {
   try {
-    const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { rv: number; start: string };
-    if (typeof c.rv !== 'number' || typeof c.start !== 'string') throw new Error('bad token');
+    const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { rv: number; start: string; n?: number };
+    if (typeof c.rv !== 'number' || typeof c.start !== 'string' || (c.n !== undefined && typeof c.n !== 'number')) throw new Error('bad token');
     return c;
   } catch {
     throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');

@@ -57,7 +57,8 @@ t.test('a multi-document file: created, unchanged, configured', async (t) => {
   const dep = await env.client.get(Kinds.Deployment, 'web', 'default');
   const docs = MULTI.split('---\n');
   t.ok(docs.length === 3);
-  t.same(JSON.parse(dep.metadata.annotations![LAST_APPLIED]!), { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', labels: { app: 'web' } }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'nginx', image: 'nginx:1.25', ports: [{ containerPort: 80 }] }] } } } }, 'the document as given');
+  t.same(JSON.parse(dep.metadata.annotations![LAST_APPLIED]!), { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { annotations: {}, name: 'web', namespace: 'default', labels: { app: 'web' } }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'nginx', image: 'nginx:1.25', ports: [{ containerPort: 80 }] }] } } } }, 'the document as given, with its namespace');
+  t.match(dep.metadata.annotations![LAST_APPLIED]!, /^\{"apiVersion":"apps\/v1","kind":"Deployment","metadata":\{"annotations":\{\},"labels":\{"app":"web"\},"name":"web","namespace":"default"\},"spec":/, "kubectl's form: sorted keys");
 
   r = await env.run(['apply', '-f', f]);
   t.equal(r.stdout, 'configmap/settings unchanged\ndeployment.apps/web unchanged\nservice/web unchanged\n', 're-applying changes nothing');

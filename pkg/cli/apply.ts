@@ -14,7 +14,7 @@
  * apply stops there and says exactly which documents were and were not applied.
  */
 import { StatusError } from '../api/errors.js';
-import { clone, deepEqual, isObject } from '../api/meta.js';
+import { canonicalJson, clone, deepEqual, isObject } from '../api/meta.js';
 import { parseApiVersion, UnknownResourceError, type ResourceInfo } from '../api/resources.js';
 import type { KubeObject } from '../api/types.js';
 import { threeWayMergePatch } from '../apiserver/patch/patch.js';
@@ -177,7 +177,7 @@ async function plan(s: Session, docs: ManifestDoc[], i: number, serverDryRun: bo
   const { group } = parseApiVersion(obj.apiVersion!);
   const sent = clone(obj);
   if (namespaced) sent.metadata.namespace = namespace;
-  setLastApplied(sent, obj);
+  setLastApplied(sent, sent);
   return {
     doc,
     ...(r ? { r } : {}),
@@ -200,6 +200,7 @@ function fixScope(p: Planned, r: ResourceInfo, s: Session): void {
     delete p.namespace;
     delete p.obj.metadata.namespace;
   }
+  setLastApplied(p.obj, p.obj);
 }
 
 /**
@@ -233,11 +234,17 @@ async function getLive(s: Session, r: ResourceInfo, namespace: string | undefine
   }
 }
 
-/** Sets the last-applied annotation: the document as given, without that annotation, as compact JSON. */
+/**
+ * Sets the last-applied annotation as kubectl writes it (GetModifiedConfiguration): the object to
+ * send, namespace included, without that annotation (an empty `annotations: {}` stays), as compact
+ * JSON with sorted keys — so `berth apply` and `kubectl apply` can follow each other without
+ * reporting a change that is not one.
+ */
 export function setLastApplied(target: KubeObject, doc: KubeObject): void {
   const given = clone(doc);
-  if (given.metadata?.annotations) delete given.metadata.annotations[LAST_APPLIED];
-  target.metadata.annotations = { ...(target.metadata.annotations ?? {}), [LAST_APPLIED]: JSON.stringify(given) };
+  given.metadata = { ...(given.metadata ?? {}), annotations: { ...(given.metadata?.annotations ?? {}) } };
+  delete given.metadata.annotations![LAST_APPLIED];
+  target.metadata.annotations = { ...(target.metadata.annotations ?? {}), [LAST_APPLIED]: canonicalJson(given) };
 }
 
 /**

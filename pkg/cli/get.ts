@@ -7,6 +7,7 @@ import { groupVersion } from '../api/resources.js';
 import type { KubeObject } from '../api/types.js';
 import { resolveArgs, type ResourceRequest } from './args.js';
 import { CliError, errorLine, ReportedError } from './errors.js';
+import { parseQty, unitValue } from './quantity.js';
 import { asList, hideManagedFields, kindPrefix, TablePrinter, toJson, toYaml, type ServerTable } from './printers.js';
 import type { Session } from './session.js';
 import type { IO } from './types.js';
@@ -19,6 +20,29 @@ export interface GetOptions {
   fieldSelector?: string;
   showLabels?: boolean;
   watch?: boolean;
+  /** Instance types only: at least this many vCPUs (`--min-vcpu 8`). */
+  minVcpu?: string;
+  /** Instance types only: at least this much memory, a quantity (`--min-memory 16Gi`). */
+  minMemory?: string;
+}
+
+/** The `--min-vcpu`/`--min-memory` filter of instance types, or undefined without either. Throws CliError. */
+function instanceTypeFilter(reqs: ResourceRequest[], opts: GetOptions): ((o: KubeObject) => boolean) | undefined {
+  if (opts.minVcpu === undefined && opts.minMemory === undefined) return undefined;
+  const flag = opts.minVcpu !== undefined ? '--min-vcpu' : '--min-memory';
+  if (reqs.some((q) => q.r.group !== 'ec2.berth.dev' || q.r.resource !== 'instancetypes')) throw new CliError(`${flag} applies to instancetypes only (berth get instancetypes ${flag} …)`);
+  const vcpu = opts.minVcpu === undefined ? 0 : Number(opts.minVcpu);
+  if (!Number.isInteger(vcpu) || vcpu < 0) throw new CliError(`invalid argument "${opts.minVcpu}" for "--min-vcpu" flag: a whole number of vCPUs`);
+  let mib = 0;
+  if (opts.minMemory !== undefined) {
+    const q = parseQty(opts.minMemory);
+    if (!q) throw new CliError(`invalid argument "${opts.minMemory}" for "--min-memory" flag: a quantity such as 16Gi or 512Mi`);
+    mib = unitValue(q) / 2 ** 20;
+  }
+  return (o) => {
+    const spec = (o.spec ?? {}) as { vcpu?: number; memoryMiB?: number };
+    return (spec.vcpu ?? 0) >= vcpu && (spec.memoryMiB ?? 0) >= mib;
+  };
 }
 
 const OUTPUTS = ['', 'wide', 'json', 'yaml', 'name'];
@@ -39,6 +63,8 @@ export async function runGet(s: Session, io: IO, args: string[], opts: GetOption
   if (named && opts.selector) throw new CliError('name cannot be provided when a selector is specified');
   if (named && opts.allNamespaces) throw new CliError('a resource cannot be retrieved by name across all namespaces');
   const ns = opts.allNamespaces ? undefined : s.namespace;
+  const keep = instanceTypeFilter(reqs, opts);
+  if (keep && opts.watch) throw new CliError('--min-vcpu and --min-memory do not combine with --watch');
   if (opts.watch) return watch(s, io, reqs, ns, output, opts);
   const errors: unknown[] = [];
   let wrote = false;
@@ -50,6 +76,7 @@ export async function runGet(s: Session, io: IO, args: string[], opts: GetOption
     const single = reqs.length === 1 && reqs[0]!.names.length === 1;
     for (const q of reqs) {
       for (const o of await objectsOf(s, q, ns, opts, errors)) {
+        if (keep && !keep(o)) continue;
         items.push({ ...hideManagedFields(o), apiVersion: o.apiVersion ?? groupVersion(q.r), kind: o.kind ?? q.r.kind });
         names.push(`${kindPrefix(q.r)}/${o.metadata.name}\n`);
       }
@@ -69,7 +96,13 @@ export async function runGet(s: Session, io: IO, args: string[], opts: GetOption
         showLabels: !!opts.showLabels,
         ...(withKind ? { kindPrefix: kindPrefix(q.r) } : {}),
       });
-      const text = printer.print(await tableOf(s, q, ns, opts, errors));
+      const t = await tableOf(s, q, ns, opts, errors);
+      if (keep) {
+        // The table's rows carry only metadata: the spec decides, by name.
+        const names = new Set((await objectsOf(s, q, ns, opts, [])).filter(keep).map((o) => o.metadata.name));
+        t.rows = t.rows.filter((row) => names.has(String(row.cells[0])));
+      }
+      const text = printer.print(t);
       if (text) {
         io.stdout(wrote ? `\n${text}` : text);
         wrote = true;

@@ -1,10 +1,12 @@
 /**
  * `berth logs POD [-c CONTAINER] [-f] [--previous] [--tail N] [--timestamps]`, and `KIND/NAME`
  * for a workload (its first pod, as kubectl picks one), read through the API server's
- * `pods/<name>/log` subresource from whichever runtime runs the pod.
+ * `pods/<name>/log` subresource from whichever runtime runs the pod; `function/NAME` reads a
+ * Lambda function's invocation logs (START, output, END, REPORT) from `functions/<name>/log`.
  */
 import { selectorFromLabelSelector } from '../api/labels.js';
 import type { KubeObject, LabelSelector, Pod } from '../api/types.js';
+import { functionLogPath, LAMBDA_GROUP } from '../aws/lambda/index.js';
 import { Kinds } from '../client/client.js';
 import { CliError } from './errors.js';
 import type { Session } from './session.js';
@@ -36,9 +38,18 @@ async function podFor(s: Session, arg: string): Promise<Pod> {
   return pods[0]!;
 }
 
+/** The log path of a Lambda function (`function/NAME`), or undefined for any other argument. */
+async function functionLogFor(s: Session, arg: string): Promise<string | undefined> {
+  const slash = arg.indexOf('/');
+  if (slash < 0) return undefined;
+  const r = await s.client.resolve(arg.slice(0, slash));
+  return r.group === LAMBDA_GROUP && r.kind === 'Function' ? functionLogPath(arg.slice(slash + 1)) : undefined;
+}
+
 export async function runLogs(s: Session, io: IO, args: string[], opts: LogsOptions): Promise<void> {
   if (args.length !== 1) throw new CliError('expected one POD or KIND/NAME; for example: berth logs web-abc12 -c nginx');
-  const pod = await podFor(s, args[0]!);
+  const fnPath = await functionLogFor(s, args[0]!);
+  const pod = fnPath ? undefined : await podFor(s, args[0]!);
   const tail = opts.tail !== undefined ? Number(opts.tail) : undefined;
   if (tail !== undefined && (!Number.isInteger(tail) || tail < -1)) throw new CliError(`invalid argument "${opts.tail}" for "--tail" flag: must be an integer`);
   const since = opts.sinceSeconds !== undefined ? Number(opts.sinceSeconds) : undefined;
@@ -49,7 +60,7 @@ export async function runLogs(s: Session, io: IO, args: string[], opts: LogsOpti
     ...(tail !== undefined && tail >= 0 ? { tailLines: tail } : {}),
     ...(since !== undefined ? { sinceSeconds: since } : {}),
   };
-  const path = `/api/v1/namespaces/${encodeURIComponent(pod.metadata.namespace!)}/pods/${encodeURIComponent(pod.metadata.name!)}/log`;
+  const path = fnPath ?? `/api/v1/namespaces/${encodeURIComponent(pod!.metadata.namespace!)}/pods/${encodeURIComponent(pod!.metadata.name!)}/log`;
   if (!opts.follow) {
     io.stdout((await s.transport.call('GET', path, { query, text: true })) as string);
     return;

@@ -9,8 +9,12 @@ import { runApply } from './apply.js';
 import { runDelete } from './delete.js';
 import { runDescribe } from './describe/index.js';
 import { errorLine, ReportedError } from './errors.js';
+import { runCost } from './cost.js';
+import { runAllocateHosts, runCreateFleet, runDescribeHosts, runDescribeInstances, runDescribeSpotPriceHistory, runReleaseHosts, runRunInstances, runSendSpotInterruption, runStateChange, type RunInstancesOptions } from './ec2.js';
 import { runFleet } from './fleet.js';
 import { runGet } from './get.js';
+import { runExec } from './exec.js';
+import { runImageImport } from './image.js';
 import { runLogs } from './logs.js';
 import { runScale } from './scale.js';
 import { openSession, type GlobalOptions, type Session } from './session.js';
@@ -79,9 +83,13 @@ export function buildProgram(io: IO): Command {
     .option('--field-selector <selector>', 'field selector')
     .option('--show-labels', 'show all labels as the last column')
     .option('-w, --watch', 'after listing, watch for changes')
+    .option('--min-vcpu <n>', 'instancetypes: at least this many vCPUs')
+    .option('--min-memory <quantity>', 'instancetypes: at least this much memory (16Gi)')
     .action(
       act(async (s, args, o) =>
         runGet(s(), io, args, {
+          ...(o.minVcpu !== undefined ? { minVcpu: o.minVcpu as string } : {}),
+          ...(o.minMemory !== undefined ? { minMemory: o.minMemory as string } : {}),
           ...(o.output !== undefined ? { output: o.output as string } : {}),
           allNamespaces: !!o.allNamespaces,
           ...(o.selector ? { selector: o.selector as string } : {}),
@@ -170,6 +178,22 @@ export function buildProgram(io: IO): Command {
     );
 
   program
+    .command('exec')
+    .description('run a command in a running container: berth exec POD [-c CONTAINER] [-i] -- COMMAND [ARGS...]')
+    .argument('[pod-and-command...]', 'POD, then -- and the command')
+    .option('-c, --container <name>', 'the container (default: the default-container annotation, else the first)')
+    .option('-i, --stdin', "send berth's standard input to the command")
+    .action(act(async (s, args, o) => runExec(s(), io, args, { ...(o.container ? { container: o.container as string } : {}), stdin: !!o.stdin })));
+
+  program
+    .command('image')
+    .description('images for Docker nodes')
+    .command('import')
+    .description("import a root filesystem tarball as an image into the server's Docker engine (as docker import)")
+    .argument('[name-and-file...]', 'NAME ROOTFS.tar')
+    .action(act(async (s, args) => runImageImport(s(), io, args)));
+
+  program
     .command('version')
     .description('print the client and server versions')
     .option('--client', 'the client version only')
@@ -187,6 +211,124 @@ export function buildProgram(io: IO): Command {
     .description('the simulated fleet at a glance: nodes, their fill, and what they cost')
     .option('-o, --output <format>', 'json')
     .action(act(async (s, _args, o) => runFleet(s(), io, o.output !== undefined ? { output: o.output as string } : {})));
+
+  const ec2 = program.command('ec2').description('EC2 instance and Dedicated Host verbs, as the AWS CLI names them');
+  const ids = (args: string[], o: Record<string, unknown>): string[] => [...args, ...((o.instanceIds as string[] | undefined) ?? [])];
+  ec2
+    .command('run-instances')
+    .description('launch instances (pending, then running after the boot delay)')
+    .option('--instance-type <type>', 'the instance type (berth get instancetypes)')
+    .option('--count <n>', 'how many', '1')
+    .option('--spot', 'Spot Instances (a one-time request)')
+    .option('--max-price <usd>', 'with --spot: the most to pay per hour (default: the On-Demand price)')
+    .option('--instance-interruption-behavior <b>', 'with --spot: terminate (default) or stop')
+    .option('--tenancy <t>', 'default, dedicated or host')
+    .option('--host-id <id>', 'with --tenancy host: the Dedicated Host')
+    .option('--affinity <a>', 'with --tenancy host: default or host')
+    .option('--availability-zone <zone>', 'the zone (default us-east-1a)')
+    .option('--placement <spec>', 'AvailabilityZone=…,Tenancy=…,HostId=…,Affinity=… (the AWS CLI shorthand)')
+    .option('--image-id <ami>', 'the AMI (informational)')
+    .option('-o, --output <format>', 'json')
+    .action(act(async (s, _args, o) => runRunInstances(s(), io, o as RunInstancesOptions)));
+  for (const verb of ['stop', 'start', 'terminate'] as const) {
+    ec2
+      .command(`${verb}-instances`)
+      .description(`${verb} instances`)
+      .argument('[ids...]', 'instance ids')
+      .option('--instance-ids <ids...>', 'instance ids')
+      .option('-o, --output <format>', 'json')
+      .action(act(async (s, args, o) => runStateChange(s(), io, verb, ids(args, o), { ...(o.output !== undefined ? { output: o.output as string } : {}) })));
+  }
+  ec2
+    .command('describe-instances')
+    .description('list instances (all, or the ids given)')
+    .argument('[ids...]', 'instance ids')
+    .option('--instance-ids <ids...>', 'instance ids')
+    .option('-o, --output <format>', 'json')
+    .action(act(async (s, args, o) => runDescribeInstances(s(), io, ids(args, o), { ...(o.output !== undefined ? { output: o.output as string } : {}) })));
+  ec2
+    .command('allocate-hosts')
+    .description('allocate Dedicated Hosts (billed per host from now until released)')
+    .option('--instance-family <family>', 'the family the host runs, any size (m5)')
+    .option('--instance-type <type>', 'or one type only (m5.large)')
+    .option('--availability-zone <zone>', 'the zone')
+    .option('--quantity <n>', 'how many hosts', '1')
+    .option('--auto-placement <on|off>', 'on: instances without a host id may be placed there (default off)')
+    .option('-o, --output <format>', 'json')
+    .action(act(async (s, _args, o) => runAllocateHosts(s(), io, o as Record<string, string>)));
+  ec2
+    .command('release-hosts')
+    .description('release Dedicated Hosts that no instance runs on')
+    .argument('[ids...]', 'host ids')
+    .option('--host-ids <ids...>', 'host ids')
+    .option('-o, --output <format>', 'json')
+    .action(act(async (s, args, o) => runReleaseHosts(s(), io, [...args, ...((o.hostIds as string[] | undefined) ?? [])], { ...(o.output !== undefined ? { output: o.output as string } : {}) })));
+  ec2
+    .command('describe-hosts')
+    .description('list Dedicated Hosts')
+    .argument('[ids...]', 'host ids')
+    .option('-o, --output <format>', 'json')
+    .action(act(async (s, args, o) => runDescribeHosts(s(), io, args, { ...(o.output !== undefined ? { output: o.output as string } : {}) })));
+  ec2
+    .command('describe-spot-price-history')
+    .description('Spot prices per type and zone over time (the simulated market)')
+    .option('--instance-types <types>', 'comma-separated instance types')
+    .option('--availability-zone <zone>', 'one zone (default: all)')
+    .option('--start-time <t>', 'RFC 3339, or a duration back from now (default 6h)')
+    .option('--end-time <t>', 'RFC 3339 (default now)')
+    .option('-o, --output <format>', 'json')
+    .action(act(async (s, _args, o) => runDescribeSpotPriceHistory(s(), io, o as Record<string, string>)));
+  ec2
+    .command('create-fleet')
+    .description('an EC2 Fleet across several types, zones and both purchase options (instant: launch once; maintain: keep it)')
+    .option('--instance-types <types>', 'comma-separated instance types, in priority order')
+    .option('--target-capacity <n>', 'total instances')
+    .option('--on-demand-target-capacity <n>', 'of which On-Demand (default 0: the rest is Spot)')
+    .option('--type <type>', 'instant (default) or maintain')
+    .option('--availability-zones <zones>', 'comma-separated zones (default us-east-1a)')
+    .option('--spot-allocation-strategy <s>', 'lowest-price, capacity-optimized or price-capacity-optimized')
+    .option('--on-demand-allocation-strategy <s>', 'lowest-price or prioritized')
+    .option('--spot-instance-pools <n>', 'with lowest-price: how many of the cheapest pools')
+    .option('--spot-max-price <usd>', 'the most to pay for Spot per hour')
+    .option('-o, --output <format>', 'json')
+    .action(act(async (s, _args, o) => runCreateFleet(s(), io, o as Record<string, string>)));
+  ec2
+    .command('send-spot-interruption')
+    .description('interrupt Spot Instances: the two-minute notice now, as AWS Fault Injection Service does')
+    .argument('[ids...]', 'instance ids')
+    .option('--instance-ids <ids...>', 'instance ids')
+    .action(act(async (s, args, o) => runSendSpotInterruption(s(), io, ids(args, o))));
+
+  program
+    .command('cost')
+    .description('the bill so far: by purchase option, instance type, Auto Scaling group, namespace, workload and instance')
+    .option('--since <time>', 'only since then: a duration back from the cluster\'s now (2h) or a time (RFC 3339)')
+    .option('-o, --output <format>', 'json')
+    .action(act(async (s, _args, o) => runCost(s(), io, { ...(o.since !== undefined ? { since: o.since as string } : {}), ...(o.output !== undefined ? { output: o.output as string } : {}) })));
+
+  program
+    .command('simulate')
+    .description('run the whole cluster in virtual time: manifests at time zero, timed events, then cost, nodes, pods and a timeline')
+    .option('-f, --filename <path>', 'manifests applied at time zero: a file, directory or - for stdin (repeatable)', collect, [])
+    .option('-R, --recursive', 'process directories recursively')
+    .option('--duration <duration>', 'how long to simulate, e.g. 30m, 2h, 24h')
+    .option('--seed <n>', 'seed of every random choice: the same seed gives the same run', '1')
+    .option('--events <file>', 'timed events: a YAML list of {at, action, ...} entries')
+    .option('-o, --output <format>', 'json')
+    .action(
+      act(async (_s, _args, o) => {
+        // Loaded on use: the whole control plane runs in this process.
+        const { runSimulate } = await import('../simulate/command.js');
+        await runSimulate(io, {
+          filename: o.filename as string[],
+          recursive: !!o.recursive,
+          ...(o.duration !== undefined ? { duration: o.duration as string } : {}),
+          seed: o.seed as string,
+          ...(o.events !== undefined ? { events: o.events as string } : {}),
+          ...(o.output !== undefined ? { output: o.output as string } : {}),
+        });
+      }),
+    );
 
   return program;
 }

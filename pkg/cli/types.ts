@@ -12,4 +12,6 @@ export interface IO {
   signal?: AbortSignal;
   /** Time in ms used for the ages `describe` computes itself (default `Date.now`). */
   now?: () => number;
+  /** True when stderr is a terminal: long commands (`simulate`) draw a progress bar there. Default false. */
+  stderrIsTTY?: boolean;
 }

@@ -1,7 +1,7 @@
 import { notFound, StatusError } from '../api/errors.js';
 import { ResourceRegistry, UnknownResourceError, type ResourceInfo } from '../api/resources.js';
 import type { KubeList, KubeObject, WatchEvent } from '../api/types.js';
-import type { DeleteOptions, KindRef, ListOptions, PatchType, Transport, WatchOptions, WriteOptions } from './types.js';
+import type { BindOptions, DeleteOptions, KindRef, ListOptions, PatchType, Transport, WatchOptions, WriteOptions } from './types.js';
 
 /** Kind references for the kinds berth's own components use. */
 export const Kinds = {
@@ -18,6 +18,12 @@ export const Kinds = {
   StatefulSet: { apiVersion: 'apps/v1', kind: 'StatefulSet' },
   DaemonSet: { apiVersion: 'apps/v1', kind: 'DaemonSet' },
   Job: { apiVersion: 'batch/v1', kind: 'Job' },
+  CronJob: { apiVersion: 'batch/v1', kind: 'CronJob' },
+  ControllerRevision: { apiVersion: 'apps/v1', kind: 'ControllerRevision' },
+  PersistentVolumeClaim: { apiVersion: 'v1', kind: 'PersistentVolumeClaim' },
+  PodDisruptionBudget: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+  ResourceQuota: { apiVersion: 'v1', kind: 'ResourceQuota' },
+  LimitRange: { apiVersion: 'v1', kind: 'LimitRange' },
   Lease: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' },
   CustomResourceDefinition: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' },
   Instance: { apiVersion: 'ec2.berth.dev/v1', kind: 'Instance' },
@@ -138,9 +144,12 @@ export class Client {
     return this.transport.watch(r, r.namespaced ? namespace : undefined, rest, signal);
   }
 
-  /** Binds a pod to a node (the scheduler's write). */
-  async bind(namespace: string, name: string, nodeName: string, uid?: string): Promise<void> {
-    return this.transport.bind(namespace, name, nodeName, uid);
+  /**
+   * Binds a pod to a node (the scheduler's write). `opts.annotations` travel in the Binding's
+   * metadata and are copied onto the pod, as Kubernetes does.
+   */
+  async bind(namespace: string, name: string, nodeName: string, uid?: string, opts: BindOptions = {}): Promise<void> {
+    return this.transport.bind(namespace, name, nodeName, uid, opts);
   }
 
   /**

@@ -6,7 +6,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { badRequest, StatusError } from '../api/errors.js';
 import { groupVersion, type ResourceInfo, type Verb } from '../api/resources.js';
 import type { KubeList, KubeObject, Status, WatchEvent } from '../api/types.js';
-import type { DeleteOptions, ListOptions, PatchType, Transport, WatchOptions, WriteOptions } from './types.js';
+import type { BindOptions, DeleteOptions, ListOptions, PatchType, Transport, WatchOptions, WriteOptions } from './types.js';
 
 export interface HttpTransportOptions {
   /** `http://127.0.0.1:6443` */
@@ -159,9 +159,9 @@ export class HttpTransport implements Transport {
     return (await this.call('DELETE', this.path(r, namespace, name), { body })) as KubeObject;
   }
 
-  async bind(namespace: string, name: string, nodeName: string, uid?: string): Promise<void> {
+  async bind(namespace: string, name: string, nodeName: string, uid?: string, opts: BindOptions = {}): Promise<void> {
     await this.call('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/binding`, {
-      body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, ...(uid ? { uid } : {}) }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName } },
+      body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, ...(uid ? { uid } : {}), ...(opts.annotations ? { annotations: opts.annotations } : {}) }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName } },
     });
   }
 

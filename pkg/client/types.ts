@@ -40,6 +40,12 @@ export interface DeleteOptions {
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
+/** Extras of a Binding (`POST pods/<name>/binding`). */
+export interface BindOptions {
+  /** Annotations of the Binding, copied onto the pod (the scheduler's explanation travels this way). */
+  annotations?: Record<string, string>;
+}
+
 /** The wire a Client speaks through. Every method throws StatusError for API errors. */
 export interface Transport {
   /** Served resources, as discovery lists them (refreshed on each call for HTTP). */
@@ -52,7 +58,7 @@ export interface Transport {
   delete(r: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<KubeObject>;
   /** Objects arriving through a watch are shared and read-only in-process: copy before changing. */
   watch(r: ResourceInfo, namespace: string | undefined, opts: WatchOptions, signal: AbortSignal): Promise<AsyncIterable<WatchEvent>>;
-  bind(namespace: string, name: string, nodeName: string, uid?: string): Promise<void>;
+  bind(namespace: string, name: string, nodeName: string, uid?: string, opts?: BindOptions): Promise<void>;
   /** Server-side printing: a `meta.k8s.io/v1 Table` of a list or one object. */
   table(r: ResourceInfo, namespace: string | undefined, name: string | undefined, opts: ListOptions): Promise<unknown>;
   /** A pod's container log as text. */

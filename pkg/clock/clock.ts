@@ -54,19 +54,31 @@ export class RealClock implements Clock {
 }
 
 /**
- * Real time sped up by `scale`: cluster time starts at the wall clock's now and runs `scale`
- * times faster. A 30 s boot delay takes 0.5 real seconds at scale 60.
+ * Real time sped up by `scale`: cluster time starts at the wall clock's now (or where a previous
+ * run left it) and runs `scale` times faster. A 30 s boot delay takes 0.5 real seconds at scale 60.
+ * Cluster time then runs ahead of the wall clock: clients that compute ages from their own clock
+ * (kubectl describe) see timestamps in their future.
  * Throws RangeError for a scale that is not a positive finite number.
  */
 export class ScaledClock implements Clock {
   private readonly realStart = Date.now();
+  private readonly clusterStart: number;
 
-  constructor(readonly scale: number) {
+  /**
+   * @param scale cluster seconds per real second.
+   * @param startAt cluster time at construction, ms (default: the wall clock's now); a restarted
+   *   server passes the cluster time it had reached, so time never runs backwards.
+   */
+  constructor(
+    readonly scale: number,
+    startAt?: number,
+  ) {
     if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`time scale must be a positive number, got ${scale}`);
+    this.clusterStart = startAt ?? this.realStart;
   }
 
   now(): number {
-    return this.realStart + (Date.now() - this.realStart) * this.scale;
+    return this.clusterStart + (Date.now() - this.realStart) * this.scale;
   }
 
   setTimer(ms: number, fn: () => void): () => void {

@@ -10,6 +10,11 @@
  *   terminated and replaced at once ([15] in AWS-SEMANTICS.md: unhealthy instances are replaced).
  *   EC2's AZ rebalancing of a group that is merely uneven is not modelled.
  *
+ * With a mixed instances policy the group keeps `onDemandBaseCapacity` plus
+ * `onDemandPercentageAboveBaseCapacity` of the rest On-Demand (rounded up) and the others Spot,
+ * picks each new instance's zone first (balance) and then its type by the market's allocation
+ * strategy (fleet.ts), and on scale-in terminates from the market above its share first.
+ *
  * Instances carry the label `autoscaling.berth.dev/group-name` and a controller ownerReference to
  * the group; the label goes onto their Nodes too. Termination is a change of the instance's
  * `spec.state`, so the Instance stays visible (terminated) for an hour, as in EC2.
@@ -24,9 +29,13 @@ import { parseTime } from '../clock/clock.js';
 import { Kinds } from '../client/client.js';
 import type { Controller, Manager, ReconcileContext, Reconciler } from '../runtime/manager.js';
 import { controllerFor } from '../runtime/manager.js';
+import type { Catalog } from './catalog.js';
+import { onDemandCount, pickOnDemandPool, pickSpotPool, poolKey, type Pool } from './fleet.js';
 import { launchZones, terminationOrder, type Member } from './scaling.js';
+import type { SpotMarket } from './spot-market.js';
 import {
   GROUP_NAME_LABEL,
+  launchTemplateNodeLabels,
   newInstanceId,
   type AutoScalingGroup,
   type AutoScalingGroupStatus,
@@ -43,6 +52,15 @@ const GROUP_INDEX = GROUP_NAME_LABEL;
 export interface AutoScalingGroupControllerOptions {
   /** Random numbers for instance ids. */
   random: () => number;
+  /** For mixed instances policies: prices and the Spot market. */
+  catalog?: Catalog;
+  market?: SpotMarket;
+}
+
+/** The types a group launches: the mixed policy's overrides, else the launch template's type. */
+export function groupInstanceTypes(asg: AutoScalingGroup): string[] {
+  const o = asg.spec.mixedInstancesPolicy?.launchTemplate?.overrides?.map((x) => x.instanceType) ?? [];
+  return o.length ? o : [asg.spec.launchTemplate.instanceType];
 }
 
 /** How a group sees one of its instances. */
@@ -68,7 +86,7 @@ function outdated(inst: Instance, asg: AutoScalingGroup): boolean {
   const lt = asg.spec.launchTemplate;
   const labels = { ...(inst.spec.nodeLabels ?? {}) };
   delete labels[GROUP_NAME_LABEL];
-  return inst.spec.instanceType !== lt.instanceType || !deepEqual(labels, lt.nodeLabels ?? {}) || !deepEqual(inst.spec.nodeTaints ?? [], lt.nodeTaints ?? []);
+  return !groupInstanceTypes(asg).includes(inst.spec.instanceType) || !deepEqual(labels, launchTemplateNodeLabels(lt)) || !deepEqual(inst.spec.nodeTaints ?? [], lt.nodeTaints ?? []);
 }
 
 export class AutoScalingGroupController implements Reconciler {
@@ -110,24 +128,67 @@ export class AutoScalingGroupController implements Reconciler {
       else counting.push(c.inst);
     }
 
+    const mixed = asg.spec.mixedInstancesPolicy;
+    const dist = mixed?.instancesDistribution ?? {};
+    const odTarget = mixed ? onDemandCount(desired, dist) : desired;
+    const isSpot = (i: Instance): boolean => i.spec.instanceMarketOptions?.marketType === 'spot';
     const victims = [...replace];
     let launches = 0;
     if (counting.length > desired) {
+      const member = (i: Instance): Member => ({ instanceId: i.metadata.name!, zone: i.spec.availabilityZone, launchTime: parseTime(i.status?.launchTime), outdated: outdated(i, asg) });
       const byId = new Map(counting.map((i) => [i.metadata.name!, i]));
-      const members: Member[] = counting.map((i) => ({
-        instanceId: i.metadata.name!,
-        zone: i.spec.availabilityZone,
-        launchTime: parseTime(i.status?.launchTime),
-        outdated: outdated(i, asg),
-      }));
-      for (const m of terminationOrder(zones, members, counting.length - desired, now)) victims.push(byId.get(m.instanceId)!);
+      const excess = counting.length - desired;
+      // The market above its share goes first (all one market without a mixed policy).
+      const od = counting.filter((i) => !isSpot(i));
+      const spot = counting.filter(isSpot);
+      const fromOd = Math.min(excess, Math.max(0, od.length - odTarget), od.length);
+      const fromSpot = Math.min(excess - fromOd, spot.length);
+      const rest = excess - fromOd - fromSpot;
+      for (const [pool, n] of [
+        [od, fromOd + rest],
+        [spot, fromSpot],
+      ] as const) {
+        if (n > 0) for (const m of terminationOrder(zones, pool.map(member), n, now)) victims.push(byId.get(m.instanceId)!);
+      }
     } else {
       launches = desired - counting.length;
     }
 
     for (const v of victims) await this.terminate(ctx, asg, v);
     const staying = counting.filter((i) => !victims.includes(i));
-    for (const zone of launchZones(zones, staying.map((i) => ({ zone: i.spec.availabilityZone })), launches)) await this.launch(ctx, asg, zone);
+    let odCount = staying.filter((i) => !isSpot(i)).length;
+    const placed = new Map<string, number>();
+    for (const i of staying) {
+      if (!isSpot(i)) continue;
+      const k = poolKey({ instanceType: i.spec.instanceType, availabilityZone: i.spec.availabilityZone, priority: 0 });
+      placed.set(k, (placed.get(k) ?? 0) + 1);
+    }
+    for (const zone of launchZones(zones, staying.map((i) => ({ zone: i.spec.availabilityZone })), launches)) {
+      if (!mixed) {
+        await this.launch(ctx, asg, zone, asg.spec.launchTemplate.instanceType, false);
+        continue;
+      }
+      const pools: Pool[] = groupInstanceTypes(asg).map((instanceType, priority) => ({ instanceType, availabilityZone: zone, priority }));
+      const market = this.opts.market;
+      const catalog = this.opts.catalog;
+      let pick: Pool | undefined;
+      let spot = false;
+      if (odCount < odTarget || !market || !catalog) {
+        pick = catalog ? pickOnDemandPool(dist.onDemandAllocationStrategy ?? 'prioritized', pools, catalog) : pools[0];
+        odCount++;
+      } else {
+        const max = dist.spotMaxPrice !== undefined ? Number(dist.spotMaxPrice) : undefined;
+        pick = pickSpotPool(dist.spotAllocationStrategy ?? 'lowest-price', pools, market, now, placed, dist.spotInstancePools ?? 2, (p) => max ?? catalog.get(p.instanceType)?.onDemandUsdPerHour ?? Infinity);
+        spot = true;
+        if (!pick) {
+          ctx.recorder.event(asg, 'Warning', 'FailedLaunch', `Launching a new EC2 instance failed: no Spot pool in ${zone} at or under the maximum price`);
+          continue;
+        }
+      }
+      if (!pick) continue;
+      placed.set(poolKey(pick), (placed.get(poolKey(pick)) ?? 0) + 1);
+      await this.launch(ctx, asg, zone, pick.instanceType, spot);
+    }
 
     await this.writeStatus(ctx, asg, desired);
   }
@@ -139,8 +200,9 @@ export class AutoScalingGroupController implements Reconciler {
     return owned.map((inst) => ({ inst, ...classifyInstance(inst) }));
   }
 
-  private async launch(ctx: ReconcileContext, asg: AutoScalingGroup, zone: string): Promise<void> {
+  private async launch(ctx: ReconcileContext, asg: AutoScalingGroup, zone: string, instanceType: string, spot: boolean): Promise<void> {
     const lt = asg.spec.launchTemplate;
+    const maxPrice = asg.spec.mixedInstancesPolicy?.instancesDistribution?.spotMaxPrice;
     const group = asg.metadata.name!;
     for (let attempt = 0; ; attempt++) {
       const id = newInstanceId(this.opts.random);
@@ -149,16 +211,17 @@ export class AutoScalingGroupController implements Reconciler {
         kind: Kinds.Instance.kind,
         metadata: { name: id, labels: { [GROUP_NAME_LABEL]: group }, ownerReferences: [ownerRef(asg)] },
         spec: {
-          instanceType: lt.instanceType,
+          instanceType,
           availabilityZone: zone,
           state: 'running',
-          nodeLabels: { ...(lt.nodeLabels ?? {}), [GROUP_NAME_LABEL]: group },
+          ...(spot ? { instanceMarketOptions: { marketType: 'spot' as const, ...(maxPrice !== undefined ? { spotOptions: { maxPrice: String(maxPrice) } } : {}) } } : {}),
+          nodeLabels: { ...launchTemplateNodeLabels(lt), [GROUP_NAME_LABEL]: group },
           ...(lt.nodeTaints?.length ? { nodeTaints: lt.nodeTaints.map((t) => ({ ...t })) } : {}),
         },
       };
       try {
         this.instances.wrote(await ctx.client.create(inst));
-        ctx.recorder.event(asg, 'Normal', 'Launching', `Launching a new EC2 instance: ${id}`);
+        ctx.recorder.event(asg, 'Normal', 'Launching', `Launching a new EC2 instance: ${id}${spot ? ` (Spot, ${instanceType})` : asg.spec.mixedInstancesPolicy ? ` (On-Demand, ${instanceType})` : ''}`);
         return;
       } catch (e) {
         // A clash of random ids: draw another.
@@ -191,6 +254,7 @@ export class AutoScalingGroupController implements Reconciler {
         lifecycleState: c.lifecycle,
         instanceType: c.inst.spec.instanceType,
         healthStatus: c.health,
+        ...(c.inst.spec.instanceMarketOptions?.marketType === 'spot' ? { instanceLifecycle: 'spot' as const } : {}),
       });
     }
     instances.sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));

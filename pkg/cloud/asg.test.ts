@@ -10,7 +10,8 @@ const MIN = 60_000;
 async function setup(t: { teardown(fn: () => unknown): void }, opts: CloudOptions = {}) {
   const clock = new VirtualClock();
   const h = await startTestApi({ clock });
-  await installCloudWithHandle(h.api, h.mgr, { random: seededRandom(42), ...opts });
+  // A fixed 30 s boot keeps the arithmetic simple (the default is per family, with jitter).
+  await installCloudWithHandle(h.api, h.mgr, { random: seededRandom(42), bootDelaySeconds: 30, ...opts });
   await h.start();
   t.teardown(() => h.stop());
   const settle = async (): Promise<void> => {

@@ -11,7 +11,8 @@ const ID2 = 'i-0fedcba9876543210';
 async function setup(t: { teardown(fn: () => unknown): void }, opts: CloudOptions = {}) {
   const clock = new VirtualClock();
   const h = await startTestApi({ clock });
-  const cloud = await installCloudWithHandle(h.api, h.mgr, { random: seededRandom(7), ...opts });
+  // A fixed 30 s boot keeps the arithmetic simple (the default is per family, with jitter).
+  const cloud = await installCloudWithHandle(h.api, h.mgr, { random: seededRandom(7), bootDelaySeconds: 30, ...opts });
   await h.start();
   t.teardown(() => h.stop());
   /** Lets every reconcile triggered so far finish, without moving the clock. */
@@ -85,12 +86,15 @@ t.test('stop, start, terminate, and an hour later the entry is gone', async (t) 
   await s.patchSpec({ state: 'stopped' });
   await s.settle();
   t.match((await s.get())!.status, { state: 'stopping', stateCode: 64, stateTransitionReason: 'User initiated (2026-01-01 00:01:30 GMT)' });
-  t.equal(await s.node(dns), undefined, 'the Node goes when the instance stops');
+  // As in EKS, the Node stays while the instance is stopped, with the cloud provider's shutdown
+  // taint (kube-controller-manager marks it NotReady: see nodes.test.ts).
+  let node = (await s.node(dns))!;
+  t.ok(node, 'the Node stays when the instance stops');
+  t.same(node.spec.taints, [{ key: 'node.cloudprovider.kubernetes.io/shutdown', effect: 'NoSchedule', timeAdded: '2026-01-01T00:01:30Z' }]);
   await s.clock.advance(10_000);
   await s.settle();
   const stopped = (await s.get())!;
-  t.match(stopped.status, { state: 'stopped', stateCode: 80, privateIpAddress: '10.0.0.4' });
-  t.equal(stopped.status!.nodeName, undefined);
+  t.match(stopped.status, { state: 'stopped', stateCode: 80, privateIpAddress: '10.0.0.4', nodeName: dns });
   t.equal(fleetCost([stopped]), 0, 'stopped is not billed');
 
   // While stopped, the instance type may change; the price follows on the next start.
@@ -99,7 +103,9 @@ t.test('stop, start, terminate, and an hour later the entry is gone', async (t) 
   t.match((await s.get())!.status, { state: 'pending', launchTime: '2026-01-01T00:01:40Z', hourlyPrice: 0.096, privateIpAddress: '10.0.0.4' });
   await s.clock.advance(30_000);
   await s.settle();
-  t.equal((await s.node(dns))!.metadata.labels!['node.kubernetes.io/instance-type'], 'm5.large', 'registered again, same address');
+  node = (await s.node(dns))!;
+  t.equal(node.metadata.labels!['node.kubernetes.io/instance-type'], 'm5.large', 'registered again as the new type, same address');
+  t.same(node.spec.taints, undefined, 'running again: the shutdown and unreachable taints are gone');
 
   await s.patchSpec({ state: 'terminated' });
   await s.settle();
@@ -204,9 +210,9 @@ t.test('tables', async (t) => {
   const table = (await s.client.transport.table(r, undefined, undefined, {})) as { columnDefinitions: { name: string; priority: number }[]; rows: { cells: unknown[] }[] };
   t.same(
     table.columnDefinitions.map((c) => c.name),
-    ['Name', 'Instance-Type', 'Zone', 'State', 'Private-IP', 'Age', 'Node', 'Price', 'Launch-Time'],
+    ['Name', 'Instance-Type', 'Zone', 'State', 'Private-IP', 'Age', 'Node', 'Price', 'Launch-Time', 'Lifecycle', 'Tenancy'],
   );
-  t.same(table.rows[0]!.cells, [ID, 'm5.xlarge', 'us-east-1a', 'pending', '10.0.0.4', '0s', '<none>', '$0.1920/h', '2026-01-01T00:00:00Z']);
+  t.same(table.rows[0]!.cells, [ID, 'm5.xlarge', 'us-east-1a', 'pending', '10.0.0.4', '0s', '<none>', '$0.1920/h', '2026-01-01T00:00:00Z', 'on-demand', 'default']);
 });
 
 t.test('options are checked', async (t) => {

@@ -11,14 +11,19 @@ t.test('the catalogue is served as InstanceType objects', async (t) => {
 
   const all = await h.client.list<InstanceTypeObject>(Kinds.InstanceType);
   t.equal(all.items.length, 260);
-  const c5 = await h.client.list<InstanceTypeObject>(Kinds.InstanceType, { labelSelector: 'family=c5' });
-  t.ok(c5.items.length > 5 && c5.items.every((i) => i.metadata.name!.startsWith('c5.')), 'kubectl get it -l family=c5');
+  const c5 = await h.client.list<InstanceTypeObject>(Kinds.InstanceType, { labelSelector: 'instance-family=c5' });
+  t.ok(c5.items.length > 5 && c5.items.every((i) => i.metadata.name!.startsWith('c5.')), 'kubectl get it -l instance-family=c5');
+  const c = await h.client.list<InstanceTypeObject>(Kinds.InstanceType, { labelSelector: 'family=c' });
+  t.same([...new Set(c.items.map((i) => i.metadata.labels!['instance-family']))].sort(), ['c5', 'c5a', 'c6g', 'c6i', 'c7g', 'c7i'], 'kubectl get it -l family=c: the c series');
+  const series = new Set((await h.client.list<InstanceTypeObject>(Kinds.InstanceType)).items.map((i) => i.metadata.labels!.family));
+  t.same([...series].sort(), ['c', 'd', 'g', 'i', 'inf', 'm', 'p', 'r', 't', 'trn', 'x'], 'the five categories: m t, c, r x, p g inf trn, i d');
   const arm = await h.client.list<InstanceTypeObject>(Kinds.InstanceType, { labelSelector: 'arch=arm64,ec2.berth.dev/vcpu=2' });
   t.ok(arm.items.some((i) => i.metadata.name === 'm6g.large'));
 
   const m5 = await h.client.get<InstanceTypeObject>(Kinds.InstanceType, 'm5.large');
   t.same(m5.metadata.labels, {
-    family: 'm5',
+    family: 'm',
+    'instance-family': 'm5',
     category: 'general-purpose',
     size: 'large',
     arch: 'x86_64',

@@ -1,6 +1,7 @@
 /**
  * The catalogue as `ec2.berth.dev/v1 InstanceType` objects, so `kubectl get instancetypes -l
- * family=m5` and `kubectl get it m5.large -o yaml` answer from the API. The kind is read-only:
+ * family=c` (the series), `-l instance-family=m5` and `kubectl get it m5.large -o yaml` answer from
+ * the API. The kind is read-only:
  * only berth writes it, at startup, with `{system: true}`.
  */
 import { deepEqual } from '../api/meta.js';
@@ -8,6 +9,7 @@ import type { KubeObject, ResourceList } from '../api/types.js';
 import type { ApiServer } from '../apiserver/index.js';
 import { nodeResources } from './allocatable.js';
 import type { Catalog, InstanceTypeInfo } from './catalog.js';
+import { instanceSeries } from './families.js';
 import { EC2_GROUP } from './types.js';
 import { CLOUD_RESOURCES } from './resources.js';
 
@@ -37,13 +39,15 @@ export function familyGeneration(family: string): string {
 }
 
 /**
- * Labels of an InstanceType: `family`, `category`, `size`, `arch` (EC2's names: x86_64, arm64), and
- * numeric facts under `ec2.berth.dev/` (vcpu, memory-mib, gpu-count, max-pods, …), so label
- * selectors can pick types.
+ * Labels of an InstanceType: `family` (the series letters, as people say "the c family": c, m, r,
+ * t, x, p, g, inf, trn, i, d), `instance-family` (`c5`, EC2's and Karpenter's sense),
+ * `category`, `size`, `arch` (EC2's names: x86_64, arm64), and numeric facts under
+ * `ec2.berth.dev/` (vcpu, memory-mib, gpu-count, max-pods, …), so label selectors can pick types.
  */
 export function instanceTypeLabels(t: InstanceTypeInfo): Record<string, string> {
   const labels: Record<string, string> = {
-    family: t.family,
+    family: instanceSeries(t.family),
+    'instance-family': t.family,
     category: t.category,
     size: t.size,
     arch: t.arch,

@@ -17,7 +17,7 @@ t.test('a restart over the same store changes nothing: same instances, addresses
   };
   const boot = async () => {
     const h = await startTestApi({ clock, backend: new SqliteBackend({ path }) });
-    await installCloudWithHandle(h.api, h.mgr, { random: seededRandom(3) });
+    await installCloudWithHandle(h.api, h.mgr, { random: seededRandom(3), bootDelaySeconds: 30 });
     await h.start();
     return h;
   };

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { KubeObject, Taint } from '../api/types.js';
+import { RUNTIME_LABEL, type RuntimeName } from '../agent/runtime.js';
 import type { InstanceState } from './lifecycle.js';
 
 export const EC2_GROUP = 'ec2.berth.dev';
@@ -32,6 +33,40 @@ export const NODE_LABELS = {
 /** What the user asks of an instance: `spec.state` is the desired state, not the current one. */
 export type DesiredState = 'running' | 'stopped' | 'terminated';
 
+/**
+ * EC2's tenancies (`Placement.Tenancy`): shared hardware, single-tenant hardware billed per
+ * instance (Dedicated Instances), or a Dedicated Host billed per host ([12] in AWS-SEMANTICS.md).
+ */
+export type Tenancy = 'default' | 'dedicated' | 'host';
+export const TENANCIES: readonly Tenancy[] = ['default', 'dedicated', 'host'];
+
+/** How a purchase is billed, in berth's bills: the keys of `CostReport.byPurchaseOption`. */
+export type PurchaseOption = 'on-demand' | 'spot' | 'reserved' | 'savings-plan' | 'dedicated-host';
+export const PURCHASE_OPTIONS: readonly PurchaseOption[] = ['on-demand', 'spot', 'reserved', 'savings-plan', 'dedicated-host'];
+
+/** What EC2 does to an interrupted Spot Instance (`SpotMarketOptions.InstanceInterruptionBehavior`; hibernate is not simulated). */
+export type InterruptionBehavior = 'terminate' | 'stop';
+
+/** EC2 RunInstances' `InstanceMarketOptions`: present with `marketType: spot` for a Spot Instance. */
+export interface InstanceMarketOptions {
+  marketType: 'spot';
+  spotOptions?: {
+    /** The most you will pay, USD per hour, as EC2 takes it (a decimal string); default the On-Demand price. */
+    maxPrice?: string;
+    /** Default terminate. */
+    instanceInterruptionBehavior?: InterruptionBehavior;
+  };
+}
+
+/**
+ * Annotation that makes the instance fail as hardware does: EC2 shuts it down and terminates it
+ * (StateReason `Server.InternalError`); `berth simulate`'s `fail-instance` sets it.
+ */
+export const FAIL_INSTANCE_ANNOTATION = 'ec2.berth.dev/simulate-failure';
+
+/** Annotation asking EC2 to interrupt a Spot Instance now (what AWS FIS's `aws:ec2:send-spot-instance-interruptions` does); its value is any text (who asked). */
+export const SEND_SPOT_INTERRUPTION_ANNOTATION = 'ec2.berth.dev/send-spot-interruption';
+
 export const DESIRED_STATES: readonly DesiredState[] = ['running', 'stopped', 'terminated'];
 
 export interface InstanceSpec {
@@ -47,6 +82,30 @@ export interface InstanceSpec {
   nodeTaints?: Taint[];
   /** The AMI (`ami-…`); informational. */
   imageId?: string;
+  /** Spot, or absent for On-Demand. Immutable. */
+  instanceMarketOptions?: InstanceMarketOptions;
+  /** Default `default`. Immutable. */
+  tenancy?: Tenancy;
+  /** With tenancy `host`: the Dedicated Host (`h-…`) to launch on; without it EC2 picks a host with auto-placement on. */
+  hostId?: string;
+  /** With tenancy `host`: `host` makes a restart go back to the same host; `default` (default) lets it move. */
+  affinity?: 'default' | 'host';
+}
+
+/** EC2's `StateReason`: why an instance changed state (`Server.SpotInstanceTermination`, `Client.UserInitiatedShutdown`, …). */
+export interface StateReason {
+  code: string;
+  message: string;
+}
+
+/** The Spot interruption EC2 has announced for an instance (the instance metadata's `spot/instance-action`). */
+export interface SpotInterruption {
+  /** `terminate` or `stop`. */
+  action: InterruptionBehavior;
+  /** When the notice was given, RFC 3339. */
+  noticeTime: string;
+  /** When EC2 acts: two minutes after the notice, RFC 3339. */
+  time: string;
 }
 
 export interface InstanceStatus {
@@ -62,12 +121,29 @@ export interface InstanceStatus {
   privateIpAddress?: string;
   /** `ip-10-0-1-23.ec2.internal`; also the Node's name. */
   privateDnsName?: string;
-  /** The Node registered for this instance, while it is running. */
+  /** The Node registered for this instance: from its first run until it terminates (NotReady while stopped). */
   nodeName?: string;
-  /** The type's On-Demand price, USD per hour (billed only while running). */
+  /**
+   * The rate this launch is billed at before Reserved Instances and Savings Plans, USD per hour
+   * (billed only while running): the On-Demand price, the Dedicated Instance price, the Spot
+   * price when it last started (it moves: the bill uses the market's prices), or 0 on a
+   * Dedicated Host (the host is billed).
+   */
   hourlyPrice?: number;
   /** EC2's reason text, e.g. `User initiated (2026-01-01 00:05:00 GMT)`; '' when none. */
   stateTransitionReason?: string;
+  /** Why the last state change happened, when EC2 says (`Server.SpotInstanceTermination`). */
+  stateReason?: StateReason;
+  /** `spot` for a Spot Instance (EC2's `InstanceLifecycle`); absent for On-Demand. */
+  instanceLifecycle?: 'spot';
+  /** The boot delay drawn for the current launch, seconds (pending → running). */
+  bootSeconds?: number;
+  /** The Dedicated Host the instance is placed on (tenancy host). */
+  hostId?: string;
+  /** When EC2 recommended rebalancing this Spot Instance away (at elevated risk of interruption), RFC 3339. */
+  rebalanceRecommendationTime?: string;
+  /** The interruption EC2 announced for this Spot Instance. */
+  spotInterruption?: SpotInterruption;
 }
 
 /** `ec2.berth.dev/v1 Instance`, cluster-scoped, named by its instance id. */
@@ -77,9 +153,56 @@ export interface Instance extends KubeObject {
 }
 
 export interface LaunchTemplate {
+  /** The type to launch; with a mixed instances policy, the default when the policy's overrides give none. */
   instanceType: string;
   nodeLabels?: Record<string, string>;
   nodeTaints?: Taint[];
+  /**
+   * The container runtime of the group's nodes: `sim` (simulated) or `docker` (real containers);
+   * copied onto each Node as the `node.berth.dev/runtime` label the node agent reads. Absent: the
+   * server's default (`berth server --runtime`).
+   */
+  containerRuntime?: RuntimeName;
+}
+
+/** The labels a launch template puts on its nodes: `nodeLabels`, and the runtime label for `containerRuntime`. */
+export function launchTemplateNodeLabels(lt: LaunchTemplate): Record<string, string> {
+  return { ...(lt.nodeLabels ?? {}), ...(lt.containerRuntime ? { [RUNTIME_LABEL]: lt.containerRuntime } : {}) };
+}
+
+/** Spot allocation strategies of EC2 Auto Scaling and EC2 Fleet ([13][14] in AWS-SEMANTICS.md). */
+export type SpotAllocationStrategy = 'lowest-price' | 'capacity-optimized' | 'price-capacity-optimized';
+export const SPOT_ALLOCATION_STRATEGIES: readonly SpotAllocationStrategy[] = ['lowest-price', 'capacity-optimized', 'price-capacity-optimized'];
+/** On-Demand allocation strategies: the overrides' order (priority), or the cheapest type first. */
+export type OnDemandAllocationStrategy = 'prioritized' | 'lowest-price';
+export const ON_DEMAND_ALLOCATION_STRATEGIES: readonly OnDemandAllocationStrategy[] = ['prioritized', 'lowest-price'];
+
+/**
+ * EC2 Auto Scaling's `InstancesDistribution` (API_InstancesDistribution, [14]): how many instances
+ * are On-Demand and how each market picks its pools. Defaults are EC2 Auto Scaling's.
+ */
+export interface InstancesDistribution {
+  /** Default `prioritized`. */
+  onDemandAllocationStrategy?: OnDemandAllocationStrategy;
+  /** The first instances, always On-Demand (default 0). */
+  onDemandBaseCapacity?: number;
+  /** Percent On-Demand of the capacity above the base, 0–100 (default 100). */
+  onDemandPercentageAboveBaseCapacity?: number;
+  /** Default `lowest-price`. */
+  spotAllocationStrategy?: SpotAllocationStrategy;
+  /** With lowest-price: across how many of the cheapest pools Spot Instances are spread, 1–20 (default 2). */
+  spotInstancePools?: number;
+  /** The most to pay for Spot, USD per hour (a decimal string); default the On-Demand price. */
+  spotMaxPrice?: string;
+}
+
+/** EC2 Auto Scaling's `MixedInstancesPolicy`: several types, and a mix of On-Demand and Spot. */
+export interface MixedInstancesPolicy {
+  launchTemplate?: {
+    /** The types to choose among, in priority order. Weighted capacity is not simulated: each instance counts 1. */
+    overrides?: { instanceType: string }[];
+  };
+  instancesDistribution?: InstancesDistribution;
 }
 
 export interface AutoScalingGroupSpec {
@@ -88,6 +211,8 @@ export interface AutoScalingGroupSpec {
   /** Defaults to minSize. minSize ≤ desiredCapacity ≤ maxSize. The `scale` subresource writes it. */
   desiredCapacity?: number;
   launchTemplate: LaunchTemplate;
+  /** Several types and Spot; without it every instance is the launch template's type, On-Demand. */
+  mixedInstancesPolicy?: MixedInstancesPolicy;
   /** Zones to launch into, in order of preference for ties. */
   availabilityZones: string[];
 }
@@ -101,6 +226,8 @@ export interface GroupInstance {
   lifecycleState: LifecycleState;
   instanceType: string;
   healthStatus: HealthStatus;
+  /** `spot` for a Spot Instance; absent for On-Demand. */
+  instanceLifecycle?: 'spot';
 }
 
 export interface AutoScalingGroupStatus {

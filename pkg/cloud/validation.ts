@@ -5,13 +5,16 @@
  * The rules are EC2's and EC2 Auto Scaling's where they have one (noted beside each).
  */
 import { fieldDuplicate, fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, type FieldError } from '../api/errors.js';
+import { RUNTIME_NAMES } from '../agent/runtime.js';
 import type { KindHooks } from '../api/hooks.js';
-import { isObject } from '../api/meta.js';
+import { deepEqual, isObject } from '../api/meta.js';
 import type { KubeObject } from '../api/types.js';
 import { labelValueErrors, qualifiedNameErrors, validateLabels, validateObjectMeta } from '../api/validation.js';
 import type { Catalog } from './catalog.js';
 import { regionZones, type Region } from './network.js';
-import { DESIRED_STATES, INSTANCE_ID_RE, newInstanceId, type AutoScalingGroup, type Instance } from './types.js';
+import { HOST_ID_RE, type DedicatedHostSpec, type ReservedInstanceSpec, type SavingsPlanSpec } from './billing-types.js';
+import { OFFERING_CLASSES, PAYMENT_OPTIONS, RESERVED_TERMS, SAVINGS_PLAN_TYPES } from './pricing.js';
+import { DESIRED_STATES, INSTANCE_ID_RE, newInstanceId, ON_DEMAND_ALLOCATION_STRATEGIES, SPOT_ALLOCATION_STRATEGIES, TENANCIES, type AutoScalingGroup, type Instance } from './types.js';
 
 const TAINT_EFFECTS = ['NoExecute', 'NoSchedule', 'PreferNoSchedule'];
 
@@ -115,7 +118,8 @@ export function instanceHooks(o: HookOptions): KindHooks {
       if (spec.imageId !== undefined && (typeof spec.imageId !== 'string' || !/^ami-[0-9a-f]{8}([0-9a-f]{9})?$/.test(spec.imageId))) {
         out.push(fieldInvalid('spec.imageId', spec.imageId, 'must be an AMI id: "ami-" followed by 8 or 17 lowercase hexadecimal digits'));
       }
-      if (old && isObject(old.spec)) out.push(...instanceUpdateErrors(obj as Instance, old as Instance));
+      out.push(...instancePlacementErrors(spec));
+      if (old && isObject(old.spec)) out.push(...instanceUpdateErrors(obj as Instance, old as Instance), ...instancePlacementUpdateErrors(obj as Instance, old as Instance));
       return out;
     },
   };
@@ -181,7 +185,9 @@ export function autoScalingGroupHooks(o: HookOptions): KindHooks {
         out.push(...validateInstanceType(lt.instanceType, 'spec.launchTemplate.instanceType', o.catalog));
         out.push(...validateNodeLabels(lt.nodeLabels, 'spec.launchTemplate.nodeLabels'));
         out.push(...validateTaints(lt.nodeTaints, 'spec.launchTemplate.nodeTaints'));
+        if (lt.containerRuntime !== undefined && !(RUNTIME_NAMES as readonly unknown[]).includes(lt.containerRuntime)) out.push(fieldNotSupported('spec.launchTemplate.containerRuntime', lt.containerRuntime, [...RUNTIME_NAMES]));
       }
+      out.push(...mixedInstancesPolicyErrors(spec.mixedInstancesPolicy, o.catalog));
       const az = spec.availabilityZones;
       if (az === undefined || az === null || (Array.isArray(az) && az.length === 0)) {
         out.push(fieldRequired('spec.availabilityZones', 'at least one Availability Zone'));
@@ -195,6 +201,279 @@ export function autoScalingGroupHooks(o: HookOptions): KindHooks {
           seen.add(z);
         });
       }
+      return out;
+    },
+  };
+}
+
+/** Errors of an Instance's purchase and placement fields (market options, tenancy, host). */
+export function instancePlacementErrors(spec: Partial<Instance['spec']>): FieldError[] {
+  const out: FieldError[] = [];
+  const m = spec.instanceMarketOptions;
+  if (m !== undefined && m !== null) {
+    if (!isObject(m)) out.push(fieldInvalid('spec.instanceMarketOptions', m, 'must be {marketType: spot, spotOptions: {…}}'));
+    else {
+      if (m.marketType !== 'spot') out.push(fieldNotSupported('spec.instanceMarketOptions.marketType', m.marketType, ['spot']));
+      const so = m.spotOptions;
+      if (so !== undefined && so !== null) {
+        if (!isObject(so)) out.push(fieldInvalid('spec.instanceMarketOptions.spotOptions', so, 'must be {maxPrice, instanceInterruptionBehavior}'));
+        else {
+          if (so.maxPrice !== undefined && !(typeof so.maxPrice === 'string' && /^\d+(\.\d+)?$/.test(so.maxPrice) && Number(so.maxPrice) > 0.001)) {
+            out.push(fieldInvalid('spec.instanceMarketOptions.spotOptions.maxPrice', so.maxPrice, 'must be a price in USD per hour written as a decimal string greater than 0.001 ("0.05")'));
+          }
+          if (so.instanceInterruptionBehavior !== undefined && !['terminate', 'stop'].includes(so.instanceInterruptionBehavior as string)) {
+            out.push(fieldNotSupported('spec.instanceMarketOptions.spotOptions.instanceInterruptionBehavior', so.instanceInterruptionBehavior, ['terminate', 'stop']));
+          }
+        }
+      }
+    }
+  }
+  const tenancy = spec.tenancy ?? 'default';
+  if (!TENANCIES.includes(tenancy)) out.push(fieldNotSupported('spec.tenancy', spec.tenancy, [...TENANCIES]));
+  if (tenancy !== 'default' && m) out.push(fieldForbidden('spec.tenancy', `Spot Instances run with default tenancy in berth (got ${tenancy})`));
+  if (spec.hostId !== undefined) {
+    if (typeof spec.hostId !== 'string' || !HOST_ID_RE.test(spec.hostId)) out.push(fieldInvalid('spec.hostId', spec.hostId, 'must be a host id: "h-" followed by 17 lowercase hexadecimal digits'));
+    if (tenancy !== 'host') out.push(fieldForbidden('spec.hostId', 'a host id needs tenancy host'));
+  }
+  if (spec.affinity !== undefined) {
+    if (!['default', 'host'].includes(spec.affinity)) out.push(fieldNotSupported('spec.affinity', spec.affinity, ['default', 'host']));
+    if (tenancy !== 'host') out.push(fieldForbidden('spec.affinity', 'affinity needs tenancy host'));
+  }
+  return out;
+}
+
+/** Errors of a change to an Instance's purchase and placement fields. */
+export function instancePlacementUpdateErrors(obj: Instance, old: Instance): FieldError[] {
+  const out: FieldError[] = [];
+  if (!deepEqual(obj.spec.instanceMarketOptions, old.spec.instanceMarketOptions)) out.push(fieldInvalid('spec.instanceMarketOptions', obj.spec.instanceMarketOptions ?? null, 'field is immutable'));
+  if ((obj.spec.tenancy ?? 'default') !== (old.spec.tenancy ?? 'default')) out.push(fieldInvalid('spec.tenancy', obj.spec.tenancy ?? 'default', 'field is immutable'));
+  if (obj.spec.hostId !== old.spec.hostId) out.push(fieldInvalid('spec.hostId', obj.spec.hostId ?? null, 'field is immutable'));
+  // EC2 cannot stop a Spot Instance of a one-time request (RunInstances makes one-time requests).
+  if (old.spec.instanceMarketOptions?.marketType === 'spot' && obj.spec.state === 'stopped' && old.spec.state !== 'stopped') {
+    out.push(fieldForbidden('spec.state', `You can't stop the Spot Instance '${obj.metadata.name}' because it is associated with a one-time Spot Instance request. You can only stop Spot Instances associated with persistent Spot Instance requests.`));
+  }
+  return out;
+}
+
+/** Whether an RFC 3339 time field is well formed. */
+function timeErrors(v: unknown, path: string): FieldError[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) return [fieldInvalid(path, v, 'must be an RFC 3339 time ("2026-01-01T00:00:00Z")')];
+  return [];
+}
+
+function enumErrors(v: unknown, path: string, allowed: readonly string[]): FieldError[] {
+  return v === undefined || v === null || allowed.includes(v as string) ? [] : [fieldNotSupported(path, v, [...allowed])];
+}
+
+/** Hooks shared by the billing kinds and hosts: their spec cannot change after creation. */
+function immutableSpec(obj: KubeObject, old: KubeObject | undefined): FieldError[] {
+  return old && !deepEqual(obj.spec, old.spec) ? [fieldForbidden('spec', 'field is immutable after creation (EC2 does not modify purchases in place)')] : [];
+}
+
+/**
+ * ReservedInstance hooks: defaults (Region scope, standard, No Upfront, 1yr, default tenancy,
+ * start now) and validation against the catalogue; the spec is immutable.
+ */
+export function reservedInstanceHooks(o: HookOptions & { now: () => number }): KindHooks {
+  const zones = regionZones(o.region);
+  return {
+    default(obj) {
+      const s = obj.spec;
+      if (!isObject(s)) return;
+      s.scope ??= 'Region';
+      s.offeringClass ??= 'standard';
+      s.offeringType ??= 'No Upfront';
+      s.term ??= '1yr';
+      s.instanceTenancy ??= 'default';
+      if (obj.metadata.resourceVersion === undefined) s.start ??= new Date(o.now()).toISOString();
+    },
+    validate(obj, old) {
+      const out = validateObjectMeta(obj.metadata, false);
+      if (!isObject(obj.spec)) return [...out, fieldRequired('spec')];
+      const s = obj.spec as Partial<ReservedInstanceSpec>;
+      out.push(...validateInstanceType(s.instanceType, 'spec.instanceType', o.catalog));
+      if (!(typeof s.instanceCount === 'number' && Number.isInteger(s.instanceCount) && s.instanceCount > 0)) out.push(fieldInvalid('spec.instanceCount', s.instanceCount ?? null, 'must be a positive integer'));
+      out.push(...enumErrors(s.scope, 'spec.scope', ['Region', 'Availability Zone']));
+      if (s.scope === 'Availability Zone') out.push(...validateZone(s.availabilityZone, 'spec.availabilityZone', zones));
+      else if (s.availabilityZone !== undefined) out.push(fieldForbidden('spec.availabilityZone', 'only a zonal reservation (scope "Availability Zone") has a zone'));
+      out.push(...enumErrors(s.offeringClass, 'spec.offeringClass', OFFERING_CLASSES));
+      out.push(...enumErrors(s.offeringType, 'spec.offeringType', PAYMENT_OPTIONS));
+      out.push(...enumErrors(s.term, 'spec.term', RESERVED_TERMS));
+      out.push(...enumErrors(s.instanceTenancy, 'spec.instanceTenancy', ['default', 'dedicated']));
+      out.push(...timeErrors(s.start, 'spec.start'));
+      out.push(...immutableSpec(obj, old));
+      return out;
+    },
+  };
+}
+
+/** SavingsPlan hooks: defaults (1yr, No Upfront, us-east-1, start now) and validation; the spec is immutable. */
+export function savingsPlanHooks(o: HookOptions & { now: () => number }): KindHooks {
+  return {
+    default(obj) {
+      const s = obj.spec;
+      if (!isObject(s)) return;
+      s.term ??= '1yr';
+      s.paymentOption ??= 'No Upfront';
+      s.region ??= o.region;
+      if (obj.metadata.resourceVersion === undefined) s.start ??= new Date(o.now()).toISOString();
+    },
+    validate(obj, old) {
+      const out = validateObjectMeta(obj.metadata, false);
+      if (!isObject(obj.spec)) return [...out, fieldRequired('spec')];
+      const s = obj.spec as Partial<SavingsPlanSpec>;
+      if (s.savingsPlanType === undefined) out.push(fieldRequired('spec.savingsPlanType'));
+      else out.push(...enumErrors(s.savingsPlanType, 'spec.savingsPlanType', SAVINGS_PLAN_TYPES));
+      const c = typeof s.commitment === 'string' && /^\d+(\.\d+)?$/.test(s.commitment) ? Number(s.commitment) : s.commitment;
+      if (s.commitment === undefined) out.push(fieldRequired('spec.commitment', 'USD per hour'));
+      else if (!(typeof c === 'number' && Number.isFinite(c) && c >= 0.001)) out.push(fieldInvalid('spec.commitment', s.commitment, 'must be USD per hour of at least 0.001, a number or a decimal string ("0.05")'));
+      out.push(...enumErrors(s.term, 'spec.term', RESERVED_TERMS));
+      out.push(...enumErrors(s.paymentOption, 'spec.paymentOption', PAYMENT_OPTIONS));
+      if (s.savingsPlanType === 'EC2Instance') {
+        if (!s.ec2InstanceFamily) out.push(fieldRequired('spec.ec2InstanceFamily', 'an EC2 Instance Savings Plan covers one family'));
+        else if (!o.catalog.families().includes(s.ec2InstanceFamily)) out.push(fieldNotSupported('spec.ec2InstanceFamily', s.ec2InstanceFamily, o.catalog.families()));
+      } else if (s.ec2InstanceFamily !== undefined) out.push(fieldForbidden('spec.ec2InstanceFamily', 'only EC2Instance plans are tied to a family'));
+      out.push(...enumErrors(s.region, 'spec.region', [o.region]));
+      out.push(...timeErrors(s.start, 'spec.start'));
+      out.push(...immutableSpec(obj, old));
+      return out;
+    },
+  };
+}
+
+/** A new host id: `h-0` and 16 hex digits. */
+export function newHostId(random: () => number): string {
+  return `h-${newInstanceId(random).slice(2)}`;
+}
+
+/** DedicatedHost hooks: `generateName: h-` gives a host id; a family or a type of the catalogue, a zone; immutable spec. */
+export function dedicatedHostHooks(o: HookOptions): KindHooks {
+  const zones = regionZones(o.region);
+  return {
+    default(obj) {
+      const m = obj.metadata;
+      if (m.resourceVersion === undefined && m.generateName === 'h-' && !HOST_ID_RE.test(m.name ?? '')) m.name = newHostId(o.random);
+      if (isObject(obj.spec)) obj.spec.autoPlacement ??= 'off';
+    },
+    validate(obj, old) {
+      const out = validateObjectMeta(obj.metadata, false).filter((e) => e.field !== 'metadata.name');
+      const name = obj.metadata.name ?? '';
+      if (!name) out.push(fieldRequired('metadata.name', 'name or generateName is required'));
+      else if (!HOST_ID_RE.test(name)) out.push(fieldInvalid('metadata.name', name, 'must be a host id: "h-" followed by 17 lowercase hexadecimal digits (create with generateName: h- to get one)'));
+      if (!isObject(obj.spec)) return [...out, fieldRequired('spec')];
+      const s = obj.spec as Partial<DedicatedHostSpec>;
+      if ((s.instanceFamily === undefined) === (s.instanceType === undefined)) out.push(fieldRequired('spec.instanceFamily', 'give exactly one of instanceFamily and instanceType'));
+      if (s.instanceFamily !== undefined && !o.catalog.families().includes(s.instanceFamily)) out.push(fieldNotSupported('spec.instanceFamily', s.instanceFamily, o.catalog.families()));
+      if (s.instanceType !== undefined) out.push(...validateInstanceType(s.instanceType, 'spec.instanceType', o.catalog));
+      out.push(...validateZone(s.availabilityZone, 'spec.availabilityZone', zones));
+      out.push(...enumErrors(s.autoPlacement, 'spec.autoPlacement', ['on', 'off']));
+      const was = (old?.spec ?? {}) as Partial<DedicatedHostSpec>;
+      if (old && (s.instanceFamily !== was.instanceFamily || s.instanceType !== was.instanceType || s.availabilityZone !== was.availabilityZone)) {
+        out.push(fieldForbidden('spec', 'the family, type and zone of a host are fixed when it is allocated'));
+      }
+      return out;
+    },
+  };
+}
+
+/** UsageRecord hooks: a record's facts never change; only its end may be written, once. */
+export function usageRecordHooks(): KindHooks {
+  return {
+    validate(obj, old) {
+      if (!old) return [];
+      const a = { ...(obj.spec as object) } as Record<string, unknown>;
+      const b = { ...(old.spec as object) } as Record<string, unknown>;
+      const wasOpen = b.endMs === undefined;
+      for (const k of ['endMs', 'end', 'endReason']) {
+        if (wasOpen) delete a[k];
+        if (wasOpen) delete b[k];
+      }
+      return deepEqual(a, b) ? [] : [fieldForbidden('spec', 'a usage record is the ledger: only its end may be written, once')];
+    },
+  };
+}
+
+/** Errors of an Auto Scaling group's mixed instances policy. */
+export function mixedInstancesPolicyErrors(p: unknown, cat: Catalog): FieldError[] {
+  if (p === undefined || p === null) return [];
+  const path = 'spec.mixedInstancesPolicy';
+  if (!isObject(p)) return [fieldInvalid(path, p, 'must be {launchTemplate: {overrides}, instancesDistribution}')];
+  const out: FieldError[] = [];
+  const lt = p.launchTemplate;
+  if (lt !== undefined && lt !== null) {
+    const ov = isObject(lt) ? lt.overrides : undefined;
+    if (ov !== undefined && !Array.isArray(ov)) out.push(fieldInvalid(`${path}.launchTemplate.overrides`, ov, 'must be a list of {instanceType}'));
+    else if (Array.isArray(ov)) {
+      if (ov.length > 40) out.push(fieldInvalid(`${path}.launchTemplate.overrides`, ov.length, 'at most 40 overrides'));
+      const seen = new Set<unknown>();
+      ov.forEach((x: unknown, i) => {
+        const t = isObject(x) ? x.instanceType : undefined;
+        out.push(...validateInstanceType(t, `${path}.launchTemplate.overrides[${i}].instanceType`, cat));
+        if (seen.has(t)) out.push(fieldDuplicate(`${path}.launchTemplate.overrides[${i}].instanceType`, t));
+        seen.add(t);
+      });
+    }
+  }
+  const d = p.instancesDistribution;
+  if (d !== undefined && d !== null) {
+    if (!isObject(d)) return [...out, fieldInvalid(`${path}.instancesDistribution`, d, 'must be an object')];
+    const dp = `${path}.instancesDistribution`;
+    out.push(...enumErrors(d.onDemandAllocationStrategy, `${dp}.onDemandAllocationStrategy`, ON_DEMAND_ALLOCATION_STRATEGIES));
+    out.push(...enumErrors(d.spotAllocationStrategy, `${dp}.spotAllocationStrategy`, SPOT_ALLOCATION_STRATEGIES));
+    const int = (v: unknown, field: string, min: number, max: number): void => {
+      if (v === undefined || v === null) return;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) out.push(fieldInvalid(`${dp}.${field}`, v, `must be an integer from ${min} to ${max}`));
+    };
+    int(d.onDemandBaseCapacity, 'onDemandBaseCapacity', 0, 100_000);
+    int(d.onDemandPercentageAboveBaseCapacity, 'onDemandPercentageAboveBaseCapacity', 0, 100);
+    int(d.spotInstancePools, 'spotInstancePools', 1, 20);
+    if (d.spotMaxPrice !== undefined && !(typeof d.spotMaxPrice === 'string' && /^\d+(\.\d+)?$/.test(d.spotMaxPrice))) out.push(fieldInvalid(`${dp}.spotMaxPrice`, d.spotMaxPrice, 'must be a price in USD per hour written as a decimal string ("0.05")'));
+  }
+  return out;
+}
+
+/** Fleet hooks: EC2 CreateFleet's rules for the fields berth simulates. */
+export function fleetHooks(o: HookOptions): KindHooks {
+  const zones = regionZones(o.region);
+  return {
+    default(obj) {
+      if (isObject(obj.spec)) obj.spec.type ??= 'maintain';
+    },
+    validate(obj, old) {
+      const out = validateObjectMeta(obj.metadata, false);
+      if (!isObject(obj.spec)) return [...out, fieldRequired('spec')];
+      const s = obj.spec as Record<string, unknown>;
+      out.push(...enumErrors(s.type, 'spec.type', ['maintain', 'instant']));
+      const ov = s.overrides;
+      if (!Array.isArray(ov) || !ov.length) out.push(fieldRequired('spec.overrides', 'at least one {instanceType}'));
+      else ov.forEach((x: unknown, i) => out.push(...validateInstanceType(isObject(x) ? x.instanceType : undefined, `spec.overrides[${i}].instanceType`, o.catalog)));
+      const az = s.availabilityZones;
+      if (!Array.isArray(az) || !az.length) out.push(fieldRequired('spec.availabilityZones', 'at least one Availability Zone'));
+      else az.forEach((z: unknown, i) => out.push(...validateZone(z, `spec.availabilityZones[${i}]`, zones)));
+      const t = s.targetCapacitySpecification;
+      if (!isObject(t)) out.push(fieldRequired('spec.targetCapacitySpecification'));
+      else {
+        const total = t.totalTargetCapacity;
+        if (!(typeof total === 'number' && Number.isInteger(total) && total >= 0 && total <= 1000)) out.push(fieldInvalid('spec.targetCapacitySpecification.totalTargetCapacity', total ?? null, 'must be a whole number from 0 to 1000'));
+        const od = t.onDemandTargetCapacity;
+        if (od !== undefined && !(typeof od === 'number' && Number.isInteger(od) && od >= 0 && (typeof total !== 'number' || od <= total))) {
+          out.push(fieldInvalid('spec.targetCapacitySpecification.onDemandTargetCapacity', od, 'must be a whole number from 0 to totalTargetCapacity'));
+        }
+      }
+      const so = s.spotOptions;
+      if (isObject(so)) {
+        out.push(...enumErrors(so.allocationStrategy, 'spec.spotOptions.allocationStrategy', SPOT_ALLOCATION_STRATEGIES));
+        if (so.instancePoolsToUseCount !== undefined && !(Number.isInteger(so.instancePoolsToUseCount) && (so.instancePoolsToUseCount as number) >= 1 && (so.instancePoolsToUseCount as number) <= 20)) {
+          out.push(fieldInvalid('spec.spotOptions.instancePoolsToUseCount', so.instancePoolsToUseCount, 'must be a whole number from 1 to 20'));
+        }
+        if (so.maxPrice !== undefined && !(typeof so.maxPrice === 'string' && /^\d+(\.\d+)?$/.test(so.maxPrice))) out.push(fieldInvalid('spec.spotOptions.maxPrice', so.maxPrice, 'must be a price in USD per hour written as a decimal string ("0.05")'));
+      }
+      const odo = s.onDemandOptions;
+      if (isObject(odo)) out.push(...enumErrors(odo.allocationStrategy, 'spec.onDemandOptions.allocationStrategy', ON_DEMAND_ALLOCATION_STRATEGIES));
+      out.push(...validateNodeLabels(s.nodeLabels, 'spec.nodeLabels'));
+      out.push(...validateTaints(s.nodeTaints, 'spec.nodeTaints'));
+      if (old && (old.spec as Record<string, unknown> | undefined)?.type !== s.type) out.push(fieldInvalid('spec.type', s.type, 'field is immutable'));
       return out;
     },
   };

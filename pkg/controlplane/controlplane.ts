@@ -5,14 +5,16 @@
  * `berth simulate` and the integration tests run it on a virtual clock.
  */
 import { createApiServer, type ApiServer } from '../apiserver/index.js';
-import { NodeAgent, type AgentOptions } from '../agent/index.js';
+import { DockerRuntime, imageImportRoutes, NodeAgent, type AgentOptions } from '../agent/index.js';
 import { Client } from '../client/client.js';
 import type { Clock } from '../clock/clock.js';
+import { installAws, type AwsOptions } from '../aws/index.js';
 import { installCloud, type CloudOptions } from '../cloud/index.js';
-import { installControllers } from '../controllers/index.js';
+import { installAdmission } from '../admission/index.js';
+import { installControllers, type BuiltinControllerOptions } from '../controllers/index.js';
 import { Manager } from '../runtime/manager.js';
 import { silentLogger, type Logger } from '../runtime/logger.js';
-import { Scheduler, type SchedulerOptions } from '../scheduler/index.js';
+import { installScheduler, type Scheduler, type SchedulerOptions } from '../scheduler/index.js';
 import type { Backend } from '../storage/types.js';
 
 /** What a component's installer gets: the API server (to add kinds, hooks, tables, routes) and the manager. */
@@ -30,24 +32,36 @@ export interface InstallContext {
  */
 export const COMPONENTS: { name: string; install: (ctx: InstallContext) => void | Promise<void> }[] = [
   { name: 'cloud', install: ({ api, mgr, opts }) => installCloud(api, mgr, opts.cloud) },
-  { name: 'controllers', install: ({ mgr }) => installControllers(mgr) },
+  {
+    name: 'controllers',
+    // The quota and limit-range admission plugins go with the controllers that keep quota status.
+    install: ({ api, mgr, opts }) => {
+      installAdmission(api);
+      installControllers(mgr, undefined, opts.controllers);
+    },
+  },
   {
     name: 'scheduler',
-    install: ({ mgr, opts, handles }) => {
-      const scheduler = new Scheduler(mgr, opts.scheduler);
-      mgr.add(scheduler);
-      handles.scheduler = scheduler;
+    // The scheduler, and pod priority on the API server (admission, the system PriorityClasses).
+    install: async ({ api, mgr, opts, handles }) => {
+      handles.scheduler = await installScheduler(api, mgr, opts.scheduler);
     },
   },
   {
     name: 'agent',
     install: ({ api, mgr, opts, handles }) => {
-      const agent = new NodeAgent(mgr, opts.agent);
+      // With Docker configured, nodes can run real containers (all of them with `agent.runtime: docker`, else those labelled so).
+      const docker = opts.docker ? new DockerRuntime({ ...opts.docker, client: mgr.client, clock: mgr.clock, log: mgr.log.child({ component: 'docker-runtime' }) }) : undefined;
+      const agent = new NodeAgent(mgr, { ...opts.agent, runtimes: [...(opts.agent?.runtimes ?? []), ...(docker ? [docker] : [])] });
       mgr.add(agent);
       api.logs.current = agent;
+      api.exec.current = agent;
+      if (docker) api.routes.push(imageImportRoutes(docker));
+      api.exec.current = agent;
       handles.agent = agent;
     },
   },
+  { name: 'aws', install: async ({ api, mgr, opts, handles }) => void (handles.aws = await installAws(api, mgr, opts.aws)) },
 ];
 
 export type Component = string;
@@ -61,7 +75,13 @@ export interface ControlPlaneOptions {
   components?: Component[];
   cloud?: CloudOptions;
   agent?: AgentOptions;
+  /** The Docker engine the agent's Docker runtime uses (none: every node is simulated). */
+  docker?: { host?: string; dataDir: string; pullTimeoutSeconds?: number };
   scheduler?: SchedulerOptions;
+  /** Options of the built-in controllers (the node lifecycle controller's grace period). */
+  controllers?: BuiltinControllerOptions;
+  /** SQS, SNS and Lambda (pkg/aws). */
+  aws?: AwsOptions;
   /** Uniform [0, 1) source for object UIDs and generateName suffixes (default: secure random); `berth simulate` seeds it. */
   random?: () => number;
 }

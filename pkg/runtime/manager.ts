@@ -15,10 +15,16 @@ import { EventRecorder } from './events.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { WorkQueue } from './workqueue.js';
+import { LeaderElectionLostError, LeaderElector, type LeaderElectionOptions } from './leaderelection.js';
 
 /** Every long-running part: runs until `signal` aborts, then resolves. */
 export interface Runnable {
   readonly name?: string;
+  /**
+   * With leader election on, whether this runs only while the manager leads (default true, as
+   * controller-runtime's `NeedLeaderElection`). Informers always run.
+   */
+  readonly needLeaderElection?: boolean;
   start(signal: AbortSignal): Promise<void>;
 }
 
@@ -49,6 +55,11 @@ export interface ManagerOptions {
   log?: Logger;
   /** Shown as the `source.component` of events when a controller gives none. */
   component?: string;
+  /**
+   * Run the runnables only while this manager holds a Lease (leader election, for controllers
+   * run as several replicas). Informers run regardless, so a new leader starts with warm caches.
+   */
+  leaderElection?: LeaderElectionOptions;
 }
 
 /**
@@ -64,11 +75,21 @@ export class Manager {
   private started = false;
   private startSignal: AbortSignal | undefined;
   private readonly running: Promise<void>[] = [];
+  /** The leader elector, when leader election is on. */
+  readonly elector: LeaderElector | undefined;
+  /** Aborts when leadership ends; set while leading. */
+  private leaderSignal: AbortSignal | undefined;
 
   constructor(opts: ManagerOptions) {
     this.client = opts.client;
     this.clock = opts.clock;
     this.log = opts.log ?? silentLogger();
+    this.elector = opts.leaderElection ? new LeaderElector(opts.client, opts.clock, opts.leaderElection, this.log) : undefined;
+  }
+
+  /** True when this manager may run its controllers: it leads, or leader election is off. */
+  isLeader(): boolean {
+    return !this.elector || this.elector.isLeader();
   }
 
   /** The shared informer for a kind (created on first use). */
@@ -90,7 +111,10 @@ export class Manager {
 
   add(r: Runnable): void {
     this.runnables.push(r);
-    if (this.started) this.running.push(this.run(r, this.startSignal!));
+    if (!this.started) return;
+    if (this.elector && r.needLeaderElection !== false) {
+      if (this.leaderSignal && !this.leaderSignal.aborted) this.running.push(this.run(r, this.leaderSignal));
+    } else this.running.push(this.run(r, this.startSignal!));
   }
 
   /** Resolves once every informer created so far has listed. */
@@ -111,11 +135,26 @@ export class Manager {
     } catch {
       // aborted before sync
     }
-    for (const r of this.runnables) this.running.push(this.run(r, signal));
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
+    if (!this.elector) {
+      for (const r of this.runnables) this.running.push(this.run(r, signal));
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        else signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      await Promise.allSettled(this.running);
+      return;
+    }
+    // Leader election: runnables that need it start once the Lease is held, and stop if it is lost.
+    for (const r of this.runnables) if (r.needLeaderElection === false) this.running.push(this.run(r, signal));
+    const lost = await this.elector.run(signal, (leading) => {
+      this.leaderSignal = leading;
+      for (const r of this.runnables) if (r.needLeaderElection !== false) this.running.push(this.run(r, leading));
     });
+    if (lost) {
+      // Leadership is gone: the controllers have stopped; the informers stop with the caller's signal.
+      this.leaderSignal = undefined;
+      throw new LeaderElectionLostError(this.elector.opts.name);
+    }
     await Promise.allSettled(this.running);
   }
 

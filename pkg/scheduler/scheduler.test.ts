@@ -63,7 +63,8 @@ t.test('a pod that fits nowhere is marked Unschedulable, then scheduled when a n
   const c = await cluster(t);
   for (const n of NODES) await c.addNode(std(n).obj());
   await c.addPod(makePod('big').req({ cpu: '8' }).obj());
-  const message = '0/3 nodes are available: 3 Insufficient cpu.';
+  // No pod has a lower priority, so preemption cannot help either (kube-scheduler says so too).
+  const message = '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.';
   const cond = await c.until(async () => {
     const p = await c.get('big');
     return getCondition(p.status?.conditions, 'PodScheduled');
@@ -100,7 +101,10 @@ t.test('nodeSelector, taints and tolerations', async (t) => {
   await c.addPod(makePod('nowhere').req({ cpu: '1' }).nodeSelector({ disk: 'nvme' }).obj());
   const cond = await c.until(async () => getCondition((await c.get('nowhere')).status?.conditions, 'PodScheduled'), 'condition');
   // gpu's taint is the first failing filter there; the other two fail NodeAffinity.
-  t.equal(cond.message, "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 node(s) didn't match Pod's node affinity/selector.");
+  t.equal(
+    cond.message,
+    "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+  );
 });
 
 t.test('a node that is not Ready is skipped until it is', async (t) => {
@@ -108,7 +112,7 @@ t.test('a node that is not Ready is skipped until it is', async (t) => {
   const node = await c.addNode(std('booting').notReady().obj());
   await c.addPod(makePod('p').req({ cpu: '1' }).obj());
   const cond = await c.until(async () => getCondition((await c.get('p')).status?.conditions, 'PodScheduled'), 'condition');
-  t.equal(cond.message, '0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.');
+  t.equal(cond.message, '0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.');
   await c.client.updateStatus({ ...node, status: { ...node.status, conditions: [{ type: 'Ready', status: 'True' }] } });
   t.equal(await c.bound('p'), 'booting');
 });
@@ -123,7 +127,10 @@ t.test('pods created at once never over-commit a node', async (t) => {
     return settled ? both : undefined;
   }, 'both settled');
   t.equal([a, b].filter((p) => p.spec.nodeName).length, 1, 'exactly one bound');
-  t.equal([a, b].find((p) => !p.spec.nodeName)!.status!.conditions!.find((x) => x.type === 'PodScheduled')!.message, '0/1 nodes are available: 1 Insufficient cpu.');
+  t.equal(
+    [a, b].find((p) => !p.spec.nodeName)!.status!.conditions!.find((x) => x.type === 'PodScheduled')!.message,
+    '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.',
+  );
 });
 
 t.test('a burst of pods fills nodes exactly to their allocatable', async (t) => {

@@ -10,9 +10,13 @@ export interface SchedulerOptions extends QueueOptions {
   registry?: Registry;
   /** How many pods' last attempts `explain` remembers, least recently attempted forgotten first (default 1024). */
   explainCapacity?: number;
+  /** Pods ready at once from which they are placed as a batch (default 32; `Infinity`: always one at a time). */
+  batchThreshold?: number;
+  /** The most pods one batch takes (default 10000). */
+  batchSize?: number;
 }
 
-/** A pod's last scheduling attempt, kept for `berth explain pod`. */
+/** A pod's last scheduling attempt, kept for `explain`. */
 export interface SchedulingAttempt extends ScheduleResult {
   /** `namespace/name`. */
   pod: string;
@@ -22,4 +26,21 @@ export interface SchedulingAttempt extends ScheduleResult {
   time: number;
   /** Which attempt this was for the pod (1 for the first). */
   attempt: number;
+}
+
+/** What the scheduler has done since it started. */
+export interface SchedulerStats {
+  /** Pod attempts (a pod placed by a batch counts one). */
+  attempts: number;
+  /** Pods assumed and sent to bind. */
+  scheduled: number;
+  /** Attempts that found no node. */
+  unschedulable: number;
+  /** Batches run, and the pods they took. */
+  batches: number;
+  batchedPods: number;
+  /** Preemptions started (victims evicted for a pod). */
+  preemptions: number;
+  /** Real time spent deciding (cycles and batches, not binds or status writes), ms. */
+  schedulingMs: number;
 }

@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { MemoryBackend } from '../../pkg/storage/memory/memory.js';
 import { SqliteBackend } from '../../pkg/storage/sqlite/sqlite.js';
 import type { Backend } from '../../pkg/storage/types.js';
+import { apiBench } from './api.js';
+import { simulateBench } from './simulate.js';
+import { sqsBench } from './sqs.js';
 
 const RESULTS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/bench/results');
 
@@ -44,6 +47,20 @@ async function main(): Promise<void> {
   writeFileSync(join(RESULTS, 'storage.json'), `${JSON.stringify(out, null, 2)}\n`);
   for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
   process.stdout.write(`wrote ${join(RESULTS, 'storage.json')}\n`);
+
+  const api = await apiBench(Number(process.env.BENCH_API_OBJECTS ?? 3000));
+  writeFileSync(join(RESULTS, 'api.json'), `${JSON.stringify({ benchmark: 'api', date: new Date().toISOString(), node: process.version, results: [api] }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(api)}\nwrote ${join(RESULTS, 'api.json')}\n`);
+
+  // berth simulate: 24 virtual hours of a 1,000-node cluster (target: under a minute of wall time).
+  const sim = await simulateBench(Number(process.env.BENCH_SIMULATE_HOURS ?? 24));
+  writeFileSync(join(RESULTS, 'simulate.json'), `${JSON.stringify({ benchmark: 'simulate', date: new Date().toISOString(), node: process.version, results: [sim] }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(sim)}\nwrote ${join(RESULTS, 'simulate.json')}\n`);
+
+  // SQS on SQLite: one durable write per send, receive and delete.
+  const sqs = await sqsBench(Number(process.env.BENCH_SQS_MESSAGES ?? 20_000));
+  writeFileSync(join(RESULTS, 'sqs.json'), `${JSON.stringify({ benchmark: 'sqs', date: new Date().toISOString(), node: process.version, results: [sqs] }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(sqs)}\nwrote ${join(RESULTS, 'sqs.json')}\n`);
 }
 
 await main();

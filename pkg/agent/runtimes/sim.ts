@@ -1,13 +1,26 @@
 /**
- * The simulated container runtime: no processes, only what a runtime would be asked about —
- * container instances with ids, start and finish times, exit codes and their logs (the current
- * instance of each container and the one before it, as a CRI runtime keeps them for
+ * The simulated container runtime: no processes. Its pods go through the lifecycle stages
+ * (`stages.ts`, KWOK-style data) on the injected clock, and it keeps only what a runtime would be
+ * asked about — container instances with ids, start and finish times, exit codes and their logs
+ * (the current instance of each container and the one before it, as a CRI runtime keeps them for
  * `kubectl logs --previous`). What a simulated program prints is data on the pod; see `stages.ts`
  * for the `sim.berth.dev/*` annotations.
  */
+import { badRequest } from '../../api/errors.js';
+import { clone, deepEqual } from '../../api/meta.js';
 import type { Container, ContainerStatus, Pod } from '../../api/types.js';
-import { parseTime } from '../../clock/clock.js';
-import { imageIdOf, sha256Hex, shellJoin } from '../util.js';
+import type { ExecStreams, LogOptions } from '../../apiserver/app.js';
+import { parseTime, type Clock } from '../../clock/clock.js';
+import type { Logger } from '../../runtime/logger.js';
+import { CONTAINER_RUNTIME_VERSION } from '../nodestatus.js';
+import { isTerminalPhase, statusOf } from '../podstatus.js';
+import type { ContainerRuntime, LogInstance, PodSyncContext, RuntimeHealth, RuntimeName } from '../runtime.js';
+import type { Stage, StageContext } from '../types.js';
+import { runSimCommand } from './sim-shell.js';
+import { findContainer, imageIdOf, normalizeImage, sampleDelay, sha256Hex, shellJoin } from '../util.js';
+
+/** Most stages applied to one pod in one sync (a guard against stages that never settle). */
+const MAX_STEPS = 32;
 
 /** The annotation whose lines (newline-separated) the simulated program of each app container prints when it starts. */
 export const ANNOTATION_LOG_LINES = 'sim.berth.dev/log-lines';
@@ -90,7 +103,8 @@ export function rfc3339Nano(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
 }
 
-export class SimRuntime {
+/** The simulated container instances of every pod, by pod uid. */
+export class SimContainers {
   private readonly pods = new Map<string, PodContainers>();
 
   /** Number of pods with containers in the runtime. */
@@ -102,7 +116,7 @@ export class SimRuntime {
    * Starts an instance of `container` (an app container if `app`) at `now`: its log opens with a
    * runtime line, an echo of its command line if it has one, then the program's lines.
    */
-  start(pod: Pod, container: Container, restartCount: number, now: number, app: boolean): ContainerInstance {
+  startContainer(pod: Pod, container: Container, restartCount: number, now: number, app: boolean): ContainerInstance {
     const uid = pod.metadata.uid ?? '';
     const id = containerIdFor(uid, container.name, restartCount);
     let pc = this.pods.get(uid);
@@ -119,7 +133,7 @@ export class SimRuntime {
   }
 
   /** Ends the current instance of a container, writing its last line. */
-  stop(podUid: string, name: string, exitCode: number, signal: boolean, now: number): void {
+  stopContainer(podUid: string, name: string, exitCode: number, signal: boolean, now: number): void {
     const inst = this.current(podUid, name);
     if (!inst?.running) return;
     inst.write(now, signal ? `berth-sim: received SIGTERM, exiting with code ${exitCode}` : `berth-sim: program finished with exit code ${exitCode}`);
@@ -237,4 +251,187 @@ export function programLines(pod: Pod, container: Container, app: boolean): stri
 /** The image id to show for a container's image. */
 export function imageIdForContainer(c: Container): string {
   return imageIdOf(c.image);
+}
+
+export interface SimRuntimeOptions {
+  clock: Clock;
+  log: Logger;
+  /** The pod lifecycle, in match order. */
+  stages: Stage[];
+  /** Uniform [0, 1) source for delay jitter. */
+  random: () => number;
+}
+
+/** What the simulated runtime knows of a pod: the stage waiting for its delay. */
+interface SimPod {
+  pending: { stage: string; since: number; dueAt: number } | undefined;
+}
+
+/**
+ * The simulated runtime: plays the stages on each pod (the first stage whose `match` holds; its
+ * delay; `apply` on a private copy of the status; write; look again) over `SimContainers`.
+ * Always healthy.
+ */
+export class SimRuntime implements ContainerRuntime {
+  readonly name: RuntimeName = 'sim';
+  /** The container instances and their logs. */
+  readonly containers = new SimContainers();
+  private readonly pods = new Map<string, SimPod>();
+  /** Images on each node (node name → normalized reference → when pulled, ms). */
+  private readonly images = new Map<string, Map<string, number>>();
+
+  constructor(private readonly opts: SimRuntimeOptions) {}
+
+  /** Number of pods with containers in the runtime. */
+  get size(): number {
+    return this.containers.size;
+  }
+
+  version(): string {
+    return CONTAINER_RUNTIME_VERSION;
+  }
+
+  start(): void {}
+
+  async health(): Promise<RuntimeHealth> {
+    return { ready: true };
+  }
+
+  async syncPod(cached: Pod, ctx: PodSyncContext): Promise<void> {
+    const uid = cached.metadata.uid!;
+    let sp = this.pods.get(uid);
+    if (!sp) this.pods.set(uid, (sp = { pending: undefined }));
+    const clear = (): void => {
+      sp.pending = undefined;
+      ctx.cancelWake();
+    };
+    let pod = cached;
+    for (let step = 0; step < MAX_STEPS; step++) {
+      const now = ctx.now();
+      if (isTerminalPhase(pod)) ctx.ipam?.release(uid);
+      else if (pod.status?.podIP && ctx.ipam && !pod.spec.hostNetwork && ctx.ipam.addressOf(uid) === undefined) ctx.ipam.adopt(uid, pod.status.podIP);
+
+      const effects: (() => void)[] = [];
+      const probe = this.context(ctx, pod, sp.pending?.since ?? now, effects);
+      const stage = this.opts.stages.find((s) => s.match(pod, probe));
+      if (!stage) {
+        clear();
+        return;
+      }
+      if (sp.pending?.stage !== stage.name) {
+        clear();
+        const sctx = this.context(ctx, pod, now, effects);
+        const d = typeof stage.delay === 'function' ? stage.delay(pod, sctx) : stage.delay;
+        sp.pending = { stage: stage.name, since: now, dueAt: now + sampleDelay(d, this.opts.random) };
+        stage.begin?.(pod, sctx);
+        for (const fx of effects.splice(0)) fx();
+      }
+      let dueAt = sp.pending.dueAt;
+      const deadline = parseTime(pod.metadata.deletionTimestamp);
+      if (!Number.isNaN(deadline)) dueAt = Math.min(dueAt, deadline);
+      if (now < dueAt) {
+        ctx.wakeAt(dueAt);
+        return;
+      }
+
+      // Stages edit only the status: the rest of the draft is shared with the cache, read-only.
+      const draft: Pod = { ...pod, status: clone(pod.status) ?? {} };
+      const sctx = this.context(ctx, draft, sp.pending.since, effects);
+      const result = stage.apply(draft, sctx) ?? {};
+      if (result.delete) {
+        for (const fx of effects.splice(0)) fx();
+        sp.pending = undefined;
+        await ctx.deletePod(pod);
+        return;
+      }
+      if (deepEqual(draft.status, pod.status)) {
+        for (const fx of effects.splice(0)) fx();
+        this.opts.log.debug({ pod: ctx.key, stage: stage.name }, 'stage matched but changed nothing');
+        return;
+      }
+      const written = await ctx.writeStatus(draft);
+      sp.pending = undefined;
+      for (const fx of effects.splice(0)) fx();
+      pod = written;
+    }
+    this.opts.log.warn({ pod: ctx.key }, `more than ${MAX_STEPS} stages in one go; looking again later`);
+    ctx.wakeAt(ctx.now() + 1000);
+  }
+
+  async forgetPod(uid: string): Promise<void> {
+    this.pods.delete(uid);
+    this.containers.release(uid, this.opts.clock.now());
+  }
+
+  forgetNode(name: string): void {
+    this.images.delete(name);
+  }
+
+  async readLog(pod: Pod, container: Container, status: ContainerStatus, which: LogInstance, app: boolean, opts: LogOptions, signal: AbortSignal): Promise<string | AsyncIterable<string>> {
+    const inst = this.containers.instanceFor(pod, container, status, which, app);
+    if (!inst) throw badRequest(`container "${container.name}" in pod "${pod.metadata.name}" is waiting to start - no logs yet`);
+    return this.containers.read(inst, opts, this.opts.clock.now(), signal);
+  }
+
+  /** Runs a command in a running simulated container through the simulated shell (`sim-shell.ts`). */
+  async exec(pod: Pod, container: Container, _status: ContainerStatus, command: string[], io: ExecStreams, signal: AbortSignal): Promise<number> {
+    return runSimCommand(command, io, { pod, container, now: this.opts.clock.now() }, signal);
+  }
+
+  /** A stage's view of the world for one pod; effects are queued in `effects` and run once the status write succeeds. */
+  private context(ctx: PodSyncContext, pod: Pod, since: number, effects: (() => void)[]): StageContext {
+    const now = ctx.now();
+    const uid = pod.metadata.uid!;
+    const nodeName = ctx.node.metadata.name!;
+    let images = this.images.get(nodeName);
+    if (!images) this.images.set(nodeName, (images = new Map()));
+    const known = images;
+    const containers = this.containers;
+    const times = (name: string): { started?: string; finished?: string } => {
+      const s = statusOf(pod.status?.containerStatuses, name) ?? statusOf(pod.status?.initContainerStatuses, name);
+      const term = (s?.state?.terminated ?? s?.lastState?.terminated) as { startedAt?: string; finishedAt?: string } | undefined;
+      return { started: (s?.state?.running?.startedAt as string | undefined) ?? term?.startedAt, finished: term?.finishedAt };
+    };
+    return {
+      now,
+      since,
+      node: ctx.node,
+      hostIP: ctx.hostIP,
+      random: this.opts.random,
+      podIP: () => ctx.ipam?.allocate(uid),
+      podIPAvailable: () => !!ctx.ipam?.canAllocate(uid),
+      hasImage: (image) => {
+        const t = known.get(normalizeImage(image));
+        return t !== undefined && t <= since;
+      },
+      startContainer: (name, restartCount) => {
+        const found = findContainer(pod, name);
+        if (!found) throw new RangeError(`pod ${ctx.key} has no container ${name}`);
+        effects.push(() => {
+          containers.startContainer(pod, found.c, restartCount, now, found.app);
+          const image = normalizeImage(found.c.image);
+          if (!known.has(image)) known.set(image, now);
+        });
+        return { containerID: containerIdFor(uid, name, restartCount), imageID: imageIdOf(found.c.image) };
+      },
+      stopContainer: (name, exitCode, signal) => {
+        effects.push(() => containers.stopContainer(uid, name, exitCode, signal, now));
+      },
+      startedAt: (name) => {
+        const inst = containers.current(uid, name);
+        if (inst) return inst.startedAt;
+        const t = parseTime(times(name).started);
+        return Number.isNaN(t) ? undefined : t;
+      },
+      finishedAt: (name) => {
+        const inst = containers.current(uid, name);
+        if (inst?.finishedAt !== undefined) return inst.finishedAt;
+        const t = parseTime(times(name).finished);
+        return Number.isNaN(t) ? undefined : t;
+      },
+      event: (type, reason, message) => {
+        effects.push(() => ctx.event(pod, type, reason, message));
+      },
+    };
+  }
 }

@@ -10,7 +10,7 @@
  */
 import { isAlreadyExists, isNotFound, StatusError } from '../../api/errors.js';
 import { selectorFromLabelSelector } from '../../api/labels.js';
-import { clone, controllerRef, deepEqual, getCondition, ownerRef } from '../../api/meta.js';
+import { canonicalJson, clone, controllerRef, deepEqual, getCondition, ownerRef } from '../../api/meta.js';
 import type { Condition, Deployment, KubeObject, Pod, PodTemplateSpec, ReplicaSet } from '../../api/types.js';
 import { parseTime, rfc3339 } from '../../clock/clock.js';
 import { Kinds } from '../../client/client.js';
@@ -22,6 +22,7 @@ export const REVISION = 'deployment.kubernetes.io/revision';
 export const DESIRED_REPLICAS = 'deployment.kubernetes.io/desired-replicas';
 export const MAX_REPLICAS = 'deployment.kubernetes.io/max-replicas';
 export const TEMPLATE_HASH = 'pod-template-hash';
+export const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
 
 /** Annotations that belong to the controller or to kubectl, not copied from a Deployment onto its ReplicaSets. */
 const SKIPPED_ANNOTATIONS = new Set([REVISION, DESIRED_REPLICAS, MAX_REPLICAS, 'kubectl.kubernetes.io/last-applied-configuration', 'deployment.kubernetes.io/revision-history']);
@@ -40,24 +41,11 @@ function fnv32a(s: string): number {
   return h >>> 0;
 }
 
-/** JSON with sorted keys, so equal templates hash equally whatever their key order. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v as object)
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
 const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** A pod template's hash, encoded with Kubernetes's vowel-free alphabet (rand.SafeEncodeString). */
 export function templateHash(t: PodTemplateSpec, collisionCount = 0): string {
-  const h = fnv32a(canonical(withoutHashLabel(t)) + (collisionCount ? String(collisionCount) : ''));
+  const h = fnv32a(canonicalJson(withoutHashLabel(t)) + (collisionCount ? String(collisionCount) : ''));
   // SafeEncodeString maps each character of the decimal hash through the alphabet.
   return String(h)
     .split('')
@@ -357,12 +345,31 @@ export class DeploymentController implements Reconciler {
     }
   }
 
-  /** The new ReplicaSet carries the highest revision (a rollback makes an old template new again). */
+  /**
+   * Keeps the new ReplicaSet in step with its Deployment (deploymentutil.SetNewReplicaSetAnnotations
+   * and getNewReplicaSet): the Deployment's own annotations copied on (so `kubectl rollout history`
+   * shows `kubernetes.io/change-cause` and `kubectl rollout undo` can copy them back), the highest
+   * revision (a rollback makes an old template new again; its former revisions are kept in
+   * `deployment.kubernetes.io/revision-history`), and `minReadySeconds`.
+   */
   private async syncRevision(ctx: ReconcileContext, d: Deployment, newRS: ReplicaSet, oldRSs: ReplicaSet[]): Promise<ReplicaSet> {
-    const maxOld = Math.max(0, ...oldRSs.map(revisionOf));
-    if (revisionOf(newRS) > maxOld) return newRS;
     const next = clone(newRS);
-    next.metadata.annotations = { ...(next.metadata.annotations ?? {}), [REVISION]: String(maxOld + 1) };
+    const annotations = (next.metadata.annotations ??= {});
+    for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) if (!SKIPPED_ANNOTATIONS.has(k) && annotations[k] !== v) annotations[k] = v;
+    const maxOld = Math.max(0, ...oldRSs.map(revisionOf));
+    const current = revisionOf(newRS);
+    if (current <= maxOld) {
+      annotations[REVISION] = String(maxOld + 1);
+      if (newRS.metadata.annotations?.[REVISION] !== undefined) {
+        const history = annotations[REVISION_HISTORY];
+        annotations[REVISION_HISTORY] = history ? `${history},${current}` : String(current);
+      }
+    }
+    if ((d.spec.minReadySeconds ?? 0) !== (next.spec.minReadySeconds ?? 0)) {
+      if (d.spec.minReadySeconds) next.spec.minReadySeconds = d.spec.minReadySeconds;
+      else delete next.spec.minReadySeconds;
+    }
+    if (deepEqual(next, newRS)) return newRS;
     return this.write(ctx, next);
   }
 
@@ -445,6 +452,8 @@ export class DeploymentController implements Reconciler {
     const progressing = getCondition(conditions, 'Progressing');
     if (d.spec.paused) {
       set({ type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' });
+    } else if (progressing?.reason === 'DeploymentPaused') {
+      set({ type: 'Progressing', status: 'Unknown', reason: 'DeploymentResumed', message: 'Deployment is resumed' });
     } else if (createdRS) {
       set({ type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${createdRS}"` });
     } else if (newRS && deploymentComplete(d, status)) {

@@ -33,7 +33,8 @@ export class ReplicaSetController implements Reconciler {
       const c = controllerRef(p);
       return c ? [c.uid] : [];
     });
-    this.pods.cache.addIndex('namespace', (p) => [p.metadata.namespace ?? '']);
+    // Only orphans can be adopted: indexing just them keeps a reconcile from scanning every pod of the namespace.
+    this.pods.cache.addIndex('orphans-by-namespace', (p) => (controllerRef(p) ? [] : [p.metadata.namespace ?? '']));
     this.expectations = new Expectations(mgr.clock);
   }
 
@@ -102,7 +103,7 @@ export class ReplicaSetController implements Reconciler {
       if (selector.matches(pod.metadata.labels)) owned.push(pod);
       else await this.release(ctx, rs, pod);
     }
-    for (const pod of this.pods.cache.byIndex('namespace', namespace ?? '')) {
+    for (const pod of this.pods.cache.byIndex('orphans-by-namespace', namespace ?? '')) {
       if (controllerRef(pod) || pod.metadata.deletionTimestamp || !selector.matches(pod.metadata.labels)) continue;
       const adopted = await this.adopt(ctx, rs, pod);
       if (adopted) owned.push(adopted);
@@ -206,19 +207,28 @@ export class ReplicaSetController implements Reconciler {
   private async updateStatus(ctx: ReconcileContext, rs: ReplicaSet, owned: Pod[]): Promise<Result | void> {
     const now = ctx.clock.now();
     const minReady = rs.spec.minReadySeconds ?? 0;
-    const active = owned.filter(isPodActive);
-    const templateLabels = rs.spec.template.metadata?.labels ?? {};
+    const templateLabels = Object.entries(rs.spec.template.metadata?.labels ?? {});
+    // One pass over the pods: a ReplicaSet of thousands is reconciled on every change of one of them.
+    let replicas = 0;
+    let fullyLabeled = 0;
+    let ready = 0;
+    let available = 0;
     let wait = 0;
-    for (const p of active) {
+    for (const p of owned) {
+      if (!isPodActive(p)) continue;
+      replicas++;
+      if (templateLabels.every(([k, v]) => p.metadata.labels?.[k] === v)) fullyLabeled++;
+      if (isPodReady(p)) ready++;
+      if (isPodAvailable(p, minReady, now)) available++;
       const ms = msUntilAvailable(p, minReady, now);
       if (ms > 0) wait = wait ? Math.min(wait, ms) : ms;
     }
     const status: NonNullable<ReplicaSet['status']> = {
       ...(rs.status ?? {}),
-      replicas: active.length,
-      fullyLabeledReplicas: active.filter((p) => Object.entries(templateLabels).every(([k, v]) => p.metadata.labels?.[k] === v)).length,
-      readyReplicas: active.filter(isPodReady).length,
-      availableReplicas: active.filter((p) => isPodAvailable(p, minReady, now)).length,
+      replicas,
+      fullyLabeledReplicas: fullyLabeled,
+      readyReplicas: ready,
+      availableReplicas: available,
       observedGeneration: rs.metadata.generation ?? 1,
     };
     if (!deepEqual(status, rs.status)) {

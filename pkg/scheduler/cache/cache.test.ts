@@ -1,7 +1,6 @@
 import t from 'tap';
 import { makeNode, makePod } from '../../testing/builders.js';
 import { SchedulerCache } from './cache.js';
-import { Snapshot } from './snapshot.js';
 
 const node = (name: string) => makeNode(name).capacity({ cpu: '4', memory: '16Gi' }).obj();
 
@@ -10,18 +9,18 @@ t.test('assumed pods count at once, are confirmed by the informer, and forgotten
   cache.setNode(node('n1'));
   const pod = makePod('p').req({ cpu: '1' }).node('n1').obj();
   cache.assumePod(pod);
-  t.equal(cache.nodeInfo('n1')!.requested.cpu, 1000, 'assumed: counted');
+  t.equal(cache.usage('n1')!.cpu, 1000, 'assumed: counted');
   t.ok(cache.isAssumed('default/p'));
   cache.addPod(pod);
   t.notOk(cache.isAssumed('default/p'), 'confirmed');
-  t.equal(cache.nodeInfo('n1')!.requested.cpu, 1000, 'counted once');
+  t.equal(cache.usage('n1')!.cpu, 1000, 'counted once');
   cache.forgetPod('default/p');
-  t.equal(cache.nodeInfo('n1')!.podCount, 1, 'a confirmed pod is not forgotten');
+  t.equal(cache.usage('n1')!.pods, 1, 'a confirmed pod is not forgotten');
 
   cache.assumePod(makePod('q').req({ cpu: '2' }).node('n1').obj());
-  t.equal(cache.nodeInfo('n1')!.requested.cpu, 3000);
+  t.equal(cache.usage('n1')!.cpu, 3000);
   cache.forgetPod('default/q');
-  t.equal(cache.nodeInfo('n1')!.requested.cpu, 1000, 'forgotten: the room is free again');
+  t.equal(cache.usage('n1')!.cpu, 1000, 'forgotten: the room is free again');
   t.notOk(cache.removePod('default/q'), 'nothing left to remove');
 });
 
@@ -31,40 +30,52 @@ t.test('an assumed pod bound elsewhere moves to where it was bound', async (t) =
   cache.setNode(node('n2'));
   cache.assumePod(makePod('p').req({ cpu: '1' }).node('n1').obj());
   cache.addPod(makePod('p').req({ cpu: '1' }).node('n2').obj());
-  t.equal(cache.nodeInfo('n1')!.podCount, 0);
-  t.equal(cache.nodeInfo('n2')!.requested.cpu, 1000);
+  t.equal(cache.usage('n1')!.pods, 0);
+  t.equal(cache.usage('n2')!.cpu, 1000);
 });
 
 t.test('pods seen before their node, and nodes deleted before their pods', async (t) => {
   const cache = new SchedulerCache();
   cache.addPod(makePod('early').req({ cpu: '1' }).node('n1').obj());
   cache.setNode(node('n1'));
-  t.equal(cache.nodeInfo('n1')!.requested.cpu, 1000, 'adopted when the node appears');
+  t.equal(cache.usage('n1')!.cpu, 1000, 'adopted when the node appears');
   cache.removeNode('n1');
-  t.equal(cache.nodeInfo('n1'), undefined);
+  t.equal(cache.usage('n1'), undefined);
+  cache.setNode(node('n2'));
+  t.equal(cache.usage('n2')!.pods, 0, "a new node in the freed slot does not inherit the old node's pods");
   cache.setNode(node('n1'));
-  t.equal(cache.nodeInfo('n1')!.podCount, 1, 'kept while the node was gone');
+  t.equal(cache.usage('n1')!.pods, 1, 'kept while the node was gone');
   t.ok(cache.removePod('default/early'));
-  t.equal(cache.nodeInfo('n1')!.podCount, 0);
+  t.equal(cache.usage('n1')!.pods, 0);
 });
 
-t.test('the snapshot is refreshed for changed nodes only, sorted by name, and does not move under a cycle', async (t) => {
+t.test('replicas of one template share a pod class, bound or pending; a class is forgotten when unused', async (t) => {
   const cache = new SchedulerCache();
-  const snap = new Snapshot();
-  cache.setNode(node('b'));
-  cache.setNode(node('a'));
-  cache.setNode(node('c'));
-  cache.updateSnapshot(snap);
-  t.same(snap.nodes.map((n) => n.name), ['a', 'b', 'c']);
-  const a = snap.get('a');
-  const before = snap.get('b')!;
-  cache.assumePod(makePod('p').req({ cpu: '1' }).node('b').obj());
-  t.equal(before.requested.cpu, undefined, 'the snapshot holds clones');
-  cache.updateSnapshot(snap);
-  t.equal(snap.get('b')!.requested.cpu, 1000, 'b refreshed');
-  t.equal(snap.nodes[1], snap.get('b'), 'in place');
-  t.equal(snap.get('a'), a, 'a untouched: not cloned again');
-  cache.removeNode('a');
-  cache.updateSnapshot(snap);
-  t.same(snap.nodes.map((n) => n.name), ['b', 'c']);
+  cache.setNode(node('n1'));
+  cache.setNode(node('n2'));
+  const replica = (name: string, nodeName: string) => makePod(name).label('app', 'web').req({ cpu: '500m' }).node(nodeName).obj();
+  cache.addPod(replica('a', 'n1'));
+  cache.addPod(replica('b', 'n1'));
+  cache.addPod(replica('c', 'n2'));
+  const cls = cache.get('default/a')!.cls;
+  t.equal(cache.get('default/c')!.cls, cls, 'one class across nodes');
+  t.equal(cache.cluster.classes.intern(makePod('pending').label('app', 'web').req({ cpu: '500m' }).obj()), cls, 'and for a pending replica');
+  t.same([...cls.placed].sort(), [[cache.cluster.indexOf('n1'), 2], [cache.cluster.indexOf('n2'), 1]]);
+  for (const k of ['a', 'b', 'c']) cache.removePod(`default/${k}`);
+  t.equal(cls.placed.size, 0);
+  t.equal(cache.cluster.classes.size, 0, 'nothing refers to it any more');
+});
+
+t.test('node classes group nodes by labels (hostname aside), taints and cordon', async (t) => {
+  const cache = new SchedulerCache();
+  cache.setNode(makeNode('a').label('zone', 'x').obj());
+  cache.setNode(makeNode('b').label('zone', 'x').obj());
+  cache.setNode(makeNode('c').label('zone', 'y').obj());
+  cache.setNode(makeNode('d').label('zone', 'x').unschedulable().obj());
+  const c = cache.cluster;
+  const cls = (n: string) => c.nodeClassOf[c.indexOf(n)];
+  t.equal(cls('a'), cls('b'), 'same labels but the hostname');
+  t.not(cls('a'), cls('c'), 'another zone');
+  t.not(cls('a'), cls('d'), 'cordoned');
+  t.same(Array.from(c.order, (i) => c.names[i]), ['a', 'b', 'c', 'd'], 'nodes in name order');
 });

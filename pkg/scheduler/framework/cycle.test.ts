@@ -2,7 +2,8 @@ import t from 'tap';
 import type { Pod } from '../../api/types.js';
 import { makeNode, makePod } from '../../testing/builders.js';
 import { defaultProfile, inTreeRegistry } from '../plugins/registry.js';
-import { nodeInfo } from '../test-helpers.js';
+import { clusterOf, nodeInfo } from '../test-helpers.js';
+import { ClusterState } from './cluster.js';
 import { fitErrorMessage, NO_NODES_AVAILABLE, schedulePod } from './cycle.js';
 import { Framework } from './framework.js';
 import { defaultNormalizeScore } from './normalize.js';
@@ -30,11 +31,11 @@ t.test('fitErrorMessage: reasons counted per node, rendered and sorted as kube-s
 
 t.test('schedulePod: a node counts only its first failing filter', async (t) => {
   // n1 is tainted and too small: only the taint (TaintToleration runs before NodeResourcesFit) counts.
-  const nodes = [
+  const nodes = clusterOf(
     nodeInfo(makeNode('n1').capacity({ cpu: '1' }).taint(gpuTaint).obj()),
     nodeInfo(makeNode('n2').capacity({ cpu: '1' }).obj()),
     nodeInfo(makeNode('n3').capacity({ cpu: '1' }).unschedulable().obj()),
-  ];
+  );
   const r = schedulePod(fw, makePod('p').req({ cpu: '2' }).obj(), nodes);
   t.equal(r.nodeName, undefined);
   t.same(r.failure, {
@@ -54,7 +55,7 @@ t.test('schedulePod: a node counts only its first failing filter', async (t) => 
 t.test('schedulePod: MostAllocated picks the fullest node; ties go to the first name', async (t) => {
   const n = (name: string, ...pods: Pod[]) => nodeInfo(makeNode(name).capacity({ cpu: '4', memory: '16Gi' }).obj(), ...pods);
   const pod = makePod('p').req({ cpu: '1', memory: '1Gi' }).obj();
-  const r = schedulePod(fw, pod, [n('a'), n('b', makePod('x').req({ cpu: '2', memory: '4Gi' }).obj()), n('c')]);
+  const r = schedulePod(fw, pod, clusterOf(n('a'), n('b', makePod('x').req({ cpu: '2', memory: '4Gi' }).obj()), n('c')));
   t.equal(r.nodeName, 'b');
   // b: cpu 3000/4000 → 75, memory 5Gi/16Gi → 31; (75 + 31)/2 = 53. a, c: cpu 25, memory 6 → 15.
   // TaintToleration: no taints anywhere, every node 100 × 3. NodeAffinity: skipped (no preferences).
@@ -62,36 +63,36 @@ t.test('schedulePod: MostAllocated picks the fullest node; ties go to the first 
     nodes: ['a', 'b', 'c'],
     totals: [315, 353, 315],
     plugins: ['TaintToleration', 'NodeResourcesFit'],
+    weights: [3, 1],
     byPlugin: [
       [300, 300, 300],
       [15, 53, 15],
     ],
   });
-  t.equal(schedulePod(fw, pod, [n('c'), n('a')]).nodeName, 'a', 'a tie goes to the name that sorts first');
+  t.equal(schedulePod(fw, pod, clusterOf(n('c'), n('a'))).nodeName, 'a', 'a tie goes to the name that sorts first');
 });
 
 t.test('schedulePod: one feasible node needs no scoring; no nodes at all', async (t) => {
-  const r = schedulePod(fw, makePod('p').req({ cpu: '3' }).obj(), [nodeInfo(makeNode('small').capacity({ cpu: '2' }).obj()), nodeInfo(makeNode('big').capacity({ cpu: '4' }).obj())]);
+  const r = schedulePod(fw, makePod('p').req({ cpu: '3' }).obj(), clusterOf(nodeInfo(makeNode('small').capacity({ cpu: '2' }).obj()), nodeInfo(makeNode('big').capacity({ cpu: '4' }).obj())));
   t.equal(r.nodeName, 'big');
   t.equal(r.scores, undefined);
-  t.same(schedulePod(fw, makePod('p').obj(), []).failure, { reason: 'Unschedulable', message: NO_NODES_AVAILABLE });
+  t.same(schedulePod(fw, makePod('p').obj(), new ClusterState()).failure, { reason: 'Unschedulable', message: NO_NODES_AVAILABLE });
 });
 
 t.test('schedulePod: PreFilter rejections and plugin errors', async (t) => {
   const rejecting: PluginFactory = () =>
     ({
       name: 'Gate',
-      preFilter: () => Status.unschedulableAndUnresolvable('pod is gated'),
-      filter: () => Status.success(),
+      compileFilter: () => Status.unschedulableAndUnresolvable('pod is gated'),
     }) satisfies FilterPlugin;
-  const failing: PluginFactory = () => ({ name: 'Broken', filter: () => Status.error(new Error('boom')) }) satisfies FilterPlugin;
+  const failing: PluginFactory = () => ({ name: 'Broken', compileFilter: () => Status.error(new Error('boom')) }) satisfies FilterPlugin;
   const registry = new Map([...inTreeRegistry(), ['Gate', rejecting], ['Broken', failing]]);
-  const nodes = [nodeInfo(makeNode('n1').obj()), nodeInfo(makeNode('n2').obj())];
+  const nodes = clusterOf(nodeInfo(makeNode('n1').obj()), nodeInfo(makeNode('n2').obj()));
   const gated = schedulePod(new Framework({ schedulerName: 's', filters: ['Gate'], scores: [] }, registry), makePod('p').obj(), nodes);
   t.same(gated.failure, { reason: 'Unschedulable', message: '0/2 nodes are available: pod is gated.' });
   t.equal(gated.rejected.length, 2, 'every node carries the PreFilter status');
   const broken = schedulePod(new Framework({ schedulerName: 's', filters: ['Broken'], scores: [] }, registry), makePod('p').obj(), nodes);
-  t.same(broken.failure, { reason: 'SchedulerError', message: 'running "Broken" filter plugin: boom' });
+  t.same(broken.failure, { reason: 'SchedulerError', message: 'running PreFilter plugin "Broken": boom' });
 });
 
 t.test('Framework: profiles are checked when built', async (t) => {
@@ -109,9 +110,9 @@ t.test('Framework: profiles are checked when built', async (t) => {
   const f = new Framework(defaultProfile(), registry);
   t.same(
     f.filterPlugins.map((p) => p.name),
-    ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodeResourcesFit'],
+    ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity'],
   );
-  t.equal(f.scorePlugins.find((s) => s.plugin.name === 'NodeResourcesFit')!.plugin, f.filterPlugins[4], 'one instance per plugin');
+  t.equal(f.scorePlugins.find((s) => s.plugin.name === 'NodeResourcesFit')!.plugin, f.filterPlugins[5], 'one instance per plugin');
 });
 
 t.test('defaultNormalizeScore', async (t) => {

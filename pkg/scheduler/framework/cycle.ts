@@ -1,15 +1,15 @@
 /**
- * One scheduling attempt for one pod over a snapshot of nodes, as kube-scheduler's
- * `schedulePod` (pkg/scheduler/schedule_one.go): PreFilter, Filter every node, PreScore and Score
- * the feasible ones, pick the best. Pure: it reads the snapshot and writes nothing; the
- * scheduler assumes and binds what it returns.
+ * One scheduling attempt for one pod, as kube-scheduler's `schedulePod`
+ * (pkg/scheduler/schedule_one.go): PreFilter, Filter the nodes, PreScore and Score the feasible
+ * ones, pick the best. It reads the cluster state and writes nothing; the caller reserves (assumes)
+ * and binds what it returns. By default every node is filtered (berth wants the tightest packing
+ * and a full explanation); `numFeasibleNodesToFind` and `start` give kube-scheduler's sampling.
  */
 import type { Pod } from '../../api/types.js';
-import { CycleState } from './cycle-state.js';
-import type { Framework } from './framework.js';
-import type { NodeInfo } from './node-info.js';
-import type { Code, Status } from './status.js';
-import type { FilterPlugin } from './types.js';
+import type { ClusterState, Session } from './cluster.js';
+import type { CompiledPod, Framework } from './framework.js';
+import { PodClass } from './pod-class.js';
+import { Status, type Code } from './status.js';
 
 /** kube-scheduler's `ErrNoNodesAvailable`: the message when the cluster has no nodes at all. */
 export const NO_NODES_AVAILABLE = 'no nodes available to schedule pods';
@@ -31,6 +31,8 @@ export interface ScoreTable {
   nodes: string[];
   totals: number[];
   plugins: string[];
+  /** The profile weight of each plugin in `plugins`. */
+  weights: number[];
   byPlugin: number[][];
 }
 
@@ -41,13 +43,26 @@ export interface ScoreTable {
  */
 export interface ScheduleResult {
   nodeName?: string;
+  /** The chosen node's slot in the cluster state. */
+  node?: number;
   failure?: { reason: 'Unschedulable' | 'SchedulerError'; message: string };
-  /** Nodes in the snapshot. */
+  /** Nodes in the cluster. */
   numAllNodes: number;
-  /** Every rejected node, in snapshot order. */
+  /** Nodes filtered (fewer than all when sampling stopped early). */
+  visited: number;
+  /** Every rejected node, in the order visited (empty when not explaining a successful attempt). */
   rejected: NodeRejection[];
   /** The feasible nodes' scores; absent when one node (or none) was feasible: there was nothing to rank. */
   scores?: ScoreTable;
+}
+
+export interface ScheduleOptions {
+  /** Stop filtering once this many nodes are feasible (kube-scheduler's `numFeasibleNodesToFind`; default: all nodes). */
+  numFeasibleNodesToFind?: number;
+  /** Where in the name-sorted node order the scan starts (kube-scheduler's `nextStartNodeIndex`; default 0). */
+  start?: number;
+  /** Record every rejection and the score table (default true); a failure always records rejections. */
+  explain?: boolean;
 }
 
 /**
@@ -57,86 +72,131 @@ export interface ScheduleResult {
  * `0/12 nodes are available: 4 node(s) had untolerated taint {dedicated: gpu}, 8 Insufficient cpu.`
  */
 export function fitErrorMessage(numAllNodes: number, rejected: readonly { reasons: readonly string[] }[]): string {
-  const counts = new Map<string, number>();
-  for (const r of rejected) for (const reason of r.reasons) counts.set(reason, (counts.get(reason) ?? 0) + 1);
-  const parts = [...counts].map(([reason, n]) => `${n} ${reason}`).sort(byCodeUnit);
+  const parts = countReasons(rejected).map(([reason, n]) => `${n} ${reason}`).sort(byCodeUnit);
   return `0/${numAllNodes} nodes are available:${parts.length ? ` ${parts.join(', ')}.` : ''}`;
 }
 
+/** How many nodes gave each reason. */
+export function countReasons(rejected: readonly { reasons: readonly string[] }[]): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const r of rejected) for (const reason of r.reasons) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  return [...counts];
+}
+
 // Go's sort.Strings order (bytewise), not localeCompare.
-function byCodeUnit(a: string, b: string): number {
+export function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Runs one attempt for `pod` over `nodes` with the plugins of `fw`. */
-export function schedulePod(fw: Framework, pod: Pod, nodes: readonly NodeInfo[]): ScheduleResult {
-  const result: ScheduleResult = { numAllNodes: nodes.length, rejected: [] };
-  if (nodes.length === 0) {
+/** Runs one attempt for `pod` (a Pod or its class) with the plugins of `fw`. */
+export function schedulePod(fw: Framework, pod: Pod | PodClass, cluster: ClusterState, opts: ScheduleOptions = {}): ScheduleResult {
+  const cls = pod instanceof PodClass ? pod : cluster.classes.intern(pod);
+  const own = !cluster.session;
+  const session = cluster.session ?? cluster.beginSession();
+  try {
+    return scheduleCompiled(fw, fw.compile(cls, cluster, session), cluster, session, opts);
+  } finally {
+    if (own) cluster.endSession();
+  }
+}
+
+/** Every node's rejection for a compiled pod that fits nowhere (for the failure message and preemption). */
+export function rejectionsOf(cp: CompiledPod, cluster: ClusterState): NodeRejection[] {
+  const out: NodeRejection[] = [];
+  for (const i of cluster.order) {
+    if (cp.rejectedAll) {
+      out.push({ node: cluster.names[i]!, plugin: cp.rejectedAll.plugin, code: cp.rejectedAll.status.code, reasons: cp.rejectedAll.status.reasons });
+      continue;
+    }
+    const f = cp.firstFailure(i);
+    if (f) out.push({ node: cluster.names[i]!, plugin: f.plugin, code: f.status.code, reasons: f.status.reasons });
+  }
+  return out;
+}
+
+/** `schedulePod` for a pod already compiled in `session`. */
+export function scheduleCompiled(fw: Framework, cp: CompiledPod, cluster: ClusterState, session: Session, opts: ScheduleOptions = {}): ScheduleResult {
+  const n = cluster.nodeCount;
+  const result: ScheduleResult = { numAllNodes: n, visited: 0, rejected: [] };
+  if (n === 0) {
     result.failure = { reason: 'Unschedulable', message: NO_NODES_AVAILABLE };
     return result;
   }
-  const state = new CycleState();
-
-  const active: FilterPlugin[] = [];
-  for (const p of fw.filterPlugins) {
-    const s = p.preFilter ? p.preFilter(state, pod) : undefined;
-    if (!s || s.isSuccess()) active.push(p);
-    else if (s.isRejected()) {
-      // Every node fails with the PreFilter's reasons; the message names them once.
-      for (const ni of nodes) result.rejected.push({ node: ni.name, plugin: p.name, code: s.code, reasons: s.reasons });
-      result.failure = { reason: 'Unschedulable', message: `0/${nodes.length} nodes are available: ${s.message()}.` };
-      return result;
-    } else if (!s.isSkip()) return failed(result, `running PreFilter plugin "${p.name}": ${s.message()}`);
+  if (cp.error) return failed(result, cp.error);
+  if (cp.rejectedAll) {
+    result.rejected = rejectionsOf(cp, cluster);
+    result.visited = n;
+    result.failure = { reason: 'Unschedulable', message: `0/${n} nodes are available: ${cp.rejectedAll.status.message()}.` };
+    return result;
   }
-
-  const feasible: NodeInfo[] = [];
-  for (const ni of nodes) {
-    let fits = true;
-    for (const p of active) {
-      const s = p.filter(state, pod, ni);
-      if (s.isSuccess()) continue;
-      if (!s.isRejected()) return failed(result, `running "${p.name}" filter plugin: ${s.message()}`);
-      result.rejected.push({ node: ni.name, plugin: p.name, code: s.code, reasons: s.reasons });
-      fits = false;
-      break;
+  const explain = opts.explain ?? true;
+  const want = Math.min(n, opts.numFeasibleNodesToFind ?? n);
+  const start = opts.start ?? 0;
+  const order = cluster.order;
+  const feasible: number[] = [];
+  let v = 0;
+  for (; v < n && feasible.length < want; v++) {
+    const i = order[(start + v) % n]!;
+    if (cp.fits(i)) feasible.push(i);
+    else if (explain) {
+      const f = cp.firstFailure(i)!;
+      result.rejected.push({ node: cluster.names[i]!, plugin: f.plugin, code: f.status.code, reasons: f.status.reasons });
     }
-    if (fits) feasible.push(ni);
   }
-
+  result.visited = v;
   if (feasible.length === 0) {
-    result.failure = { reason: 'Unschedulable', message: fitErrorMessage(nodes.length, result.rejected) };
+    if (!explain) result.rejected = rejectionsOf(cp, cluster);
+    result.failure = { reason: 'Unschedulable', message: fitErrorMessage(n, result.rejected) };
     return result;
   }
   if (feasible.length === 1) {
-    result.nodeName = feasible[0]!.name;
+    result.node = feasible[0]!;
+    result.nodeName = cluster.names[result.node]!;
     return result;
   }
+  const scored = scoreNodes(fw, cp, cluster, session, Int32Array.from(feasible));
+  if (scored instanceof Status) return failed(result, scored.message());
+  const best = bestOf(scored, cluster);
+  result.node = feasible[best]!;
+  result.nodeName = cluster.names[result.node]!;
+  if (explain) result.scores = scored;
+  return result;
+}
 
-  const table: ScoreTable = { nodes: feasible.map((ni) => ni.name), totals: new Array<number>(feasible.length).fill(0), plugins: [], byPlugin: [] };
-  const totals = table.totals;
+/** The index in `table` of the highest total; ties go to the node whose name sorts first, so runs repeat exactly (kube-scheduler picks among ties at random). */
+export function bestOf(table: ScoreTable, cluster: ClusterState): number {
+  const { totals } = table;
+  const rank = cluster.rank;
+  const slots = table.nodes.map((name) => cluster.indexOf(name));
+  let best = 0;
+  for (let k = 1; k < totals.length; k++) {
+    if (totals[k]! > totals[best]! || (totals[k] === totals[best] && rank[slots[k]!]! < rank[slots[best]!]!)) best = k;
+  }
+  return best;
+}
+
+/** Runs every score plugin of `fw` over `feasible`: the score table, or the Status of a plugin that failed. */
+export function scoreNodes(fw: Framework, cp: CompiledPod, cluster: ClusterState, session: Session, feasible: Int32Array): ScoreTable | Status {
+  const table: ScoreTable = { nodes: Array.from(feasible, (i) => cluster.names[i]!), totals: new Array<number>(feasible.length).fill(0), plugins: [], weights: [], byPlugin: [] };
   for (const { plugin, weight } of fw.scorePlugins) {
-    const s: Status | undefined = plugin.preScore?.(state, pod, feasible);
-    if (s?.isSkip()) continue;
-    if (s && !s.isSuccess()) return failed(result, `running PreScore plugin "${plugin.name}": ${s.message()}`);
-    const scores = feasible.map((ni) => plugin.score(state, pod, ni));
-    plugin.normalizeScores?.(state, pod, scores);
-    for (let i = 0; i < scores.length; i++) {
-      scores[i]! *= weight;
-      totals[i]! += scores[i]!;
+    let scorer;
+    try {
+      scorer = plugin.compileScore(cp.pod, cluster, feasible, session);
+    } catch (e) {
+      scorer = Status.error(e);
     }
+    if (scorer === null) continue;
+    if (scorer instanceof Status) return Status.error(`running PreScore plugin "${plugin.name}": ${scorer.message()}`);
+    const raw = new Float64Array(feasible.length);
+    for (let k = 0; k < feasible.length; k++) raw[k] = scorer.score(feasible[k]!);
+    scorer.normalize?.(raw);
+    const scores = Array.from(raw, (s) => s * weight);
+    for (let k = 0; k < scores.length; k++) table.totals[k] += scores[k]!;
     table.plugins.push(plugin.name);
+    table.weights.push(weight);
     table.byPlugin.push(scores);
   }
-
-  // The highest total wins; ties go to the node whose name sorts first, so runs repeat exactly
-  // (kube-scheduler picks among ties at random).
-  let best = 0;
-  for (let i = 1; i < feasible.length; i++) {
-    if (totals[i]! > totals[best]! || (totals[i] === totals[best] && feasible[i]!.name < feasible[best]!.name)) best = i;
-  }
-  result.nodeName = feasible[best]!.name;
-  result.scores = table;
-  return result;
+  return table;
 }
 
 function failed(result: ScheduleResult, message: string): ScheduleResult {

@@ -10,7 +10,7 @@
  * all zero, reverse:                        every node gets maxScore
  * ```
  */
-export function defaultNormalizeScore(maxScore: number, reverse: boolean, scores: number[]): void {
+export function defaultNormalizeScore(maxScore: number, reverse: boolean, scores: number[] | Float64Array): void {
   let max = 0;
   for (const s of scores) if (s > max) max = s;
   if (max === 0) {

@@ -1,20 +1,23 @@
 /**
  * The scheduling framework's extension points, in kube-scheduler's shape
- * (https://kubernetes.io/docs/concepts/scheduling-eviction/scheduling-framework/): a plugin
- * implements the small interfaces it needs. Filter and Score plugins are pure functions of
- * (cycle state, pod, node info): they never call the API, never keep per-pod state in
- * themselves, and answer "does not fit" with a Status, not an exception.
+ * (https://kubernetes.io/docs/concepts/scheduling-eviction/scheduling-framework/), compiled:
+ * a plugin's PreFilter and PreScore run once per pod class and return a small object whose
+ * per-node method (the Filter or Score) reads the cluster state's columns. The per-node methods are
+ * the hot path — plain loops over typed arrays, no allocation — and the same compiled objects
+ * serve the per-pod cycle, berth's batch placement, the kube-scheduler baseline of the benchmark,
+ * preemption and explanations.
  *
  * One scheduling cycle:
  * ```
- *  PreFilter (once) ─▶ Filter (per node) ─▶ PreScore (once) ─▶ Score (per feasible node)
- *       ─▶ NormalizeScore (once per plugin) ─▶ pick the best ─▶ Reserve (assume) ─▶ Bind
+ *  compileFilter (PreFilter, once per class) ─▶ fits(i) (Filter, per node)
+ *      ─▶ compileScore (PreScore, once) ─▶ score(i) (Score, per feasible node)
+ *      ─▶ normalize (NormalizeScore, once per plugin) ─▶ pick the best ─▶ Reserve (assume) ─▶ Bind
  * ```
- * Reserve and Bind are the scheduler's own steps (the cache assumes the pod; the client binds).
+ * Plugins never call the API, never keep per-pod state in themselves, and answer "does not fit"
+ * with a Status, not an exception.
  */
-import type { Pod } from '../../api/types.js';
-import type { CycleState } from './cycle-state.js';
-import type { NodeInfo } from './node-info.js';
+import type { ClusterState, Session } from './cluster.js';
+import type { PodClass } from './pod-class.js';
 import type { Status } from './status.js';
 
 /** kube-scheduler's `MaxNodeScore`: every Score plugin's normalized scores lie in [0, 100]. */
@@ -25,23 +28,73 @@ export interface Plugin {
   readonly name: string;
 }
 
+/** A pod's resource request as NodeResourcesFit checks it (millicores, bytes, bytes; extended as counts). */
+export interface ResourceRequest {
+  readonly cpu: number;
+  readonly memory: number;
+  readonly ephemeralStorage: number;
+  readonly extended: readonly (readonly [string, number])[];
+}
+
+/**
+ * A Filter compiled for one pod class.
+ *
+ * `scope: 'class'` promises the verdict depends only on the node's class (its labels other than
+ * the hostname, its taints and `spec.unschedulable`) and on the pod's static fields (node
+ * selector, node affinity, tolerations, node name — `PodClass.staticKey`): the framework then
+ * evaluates it on one node of each class, once for all pods sharing those fields, and reuses the
+ * answer. `scope: 'node'` filters are asked for every node.
+ */
+export interface NodeFilter {
+  readonly scope: 'class' | 'node';
+  /** True if node slot `i` passes. Hot: no allocation. */
+  fits(i: number): boolean;
+  /** Why node `i` fails (only asked for a node `fits` rejected). */
+  status(i: number): Status;
+  /** Set by NodeResourcesFit: the request it checks, so batch placement can search its capacity index. */
+  readonly request?: ResourceRequest;
+}
+
 export interface FilterPlugin extends Plugin {
   /**
-   * Runs once per pod before any Filter; may work out per-pod state into `state`. A rejection
-   * fails the pod on every node at once; `Status.skip()` skips this plugin's Filter for the pod.
+   * True if `compileFilter`'s result depends only on the pod's static fields (`PodClass.staticKey`:
+   * node selector, node affinity, tolerations, node name) and the nodes: the framework then
+   * compiles it once for all pod classes sharing those fields in a session.
    */
-  preFilter?(state: CycleState, pod: Pod): Status;
-  /** Whether the pod may run on the node: success, or a rejection with its reasons. */
-  filter(state: CycleState, pod: Pod, nodeInfo: NodeInfo): Status;
+  readonly staticOnly?: boolean;
+  /**
+   * PreFilter: compiles the pod class's constraint against the cluster. Returns null when the
+   * plugin has nothing to check for this pod (kube's Skip), a NodeFilter, or a Status: a rejection
+   * that holds for every node, or an error. Watchers it needs go on `session`.
+   */
+  compileFilter(pod: PodClass, cluster: ClusterState, session: Session): NodeFilter | Status | null;
+}
+
+/** A Score compiled for one pod class over a set of feasible nodes. */
+export interface NodeScorer {
+  /** The raw score of node slot `i` (higher is better). */
+  score(i: number): number;
+  /** NormalizeScore: rescales the raw scores of the feasible nodes (in `feasible` order), in place, into [0, MAX_NODE_SCORE]. */
+  normalize?(scores: Float64Array): void;
 }
 
 export interface ScorePlugin extends Plugin {
-  /** Runs once per pod before Score, with the feasible nodes; `Status.skip()` skips Score. */
-  preScore?(state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): Status;
-  /** The node's raw score for the pod (higher is better). */
-  score(state: CycleState, pod: Pod, nodeInfo: NodeInfo): number;
-  /** Rescales the raw scores of all feasible nodes, in place, into [0, MAX_NODE_SCORE]. */
-  normalizeScores?(state: CycleState, pod: Pod, scores: number[]): void;
+  /**
+   * PreScore: compiles scoring for the pod class over `feasible` (node slots that passed every
+   * filter). Returns null to skip (the plugin is left out of the score table), a NodeScorer, or an
+   * error Status.
+   */
+  compileScore(pod: PodClass, cluster: ClusterState, feasible: Int32Array, session: Session): NodeScorer | Status | null;
+  /**
+   * True if the plugin would give every node the same score for pods of this class, so it cannot
+   * change a choice: batch placement may then ignore it. Absent means "it may prefer some nodes".
+   */
+  neutral?(pod: PodClass, cluster: ClusterState): boolean;
+  /**
+   * True for scores that only favour fuller nodes (MostAllocated, an increasing
+   * RequestedToCapacityRatio shape): batch placement's first-fit packing serves that intent.
+   */
+  readonly packing?: boolean;
 }
 
 /** Builds a plugin from its arguments (a profile's `pluginArgs[name]`, possibly undefined). */
@@ -67,6 +120,8 @@ export interface Profile {
   /** Filter plugins in the order they run: cheap and selective ones first, since a node stops at its first rejection. */
   filters: string[];
   scores: ScoreSpec[];
+  /** Whether a pod that fits nowhere may preempt lower-priority pods (DefaultPreemption; default true). */
+  preemption?: boolean;
   /** Arguments by plugin name, handed to the plugin's factory. */
   pluginArgs?: Record<string, unknown>;
 }

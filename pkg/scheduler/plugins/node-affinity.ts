@@ -11,17 +11,19 @@
  *
  * A term with no requirements selects nothing. A malformed requirement (In without values, Gt
  * with a non-integer, a field operator other than In/NotIn) makes its term match no node, as
- * Kubernetes's lazy parse errors do.
+ * Kubernetes's lazy parse errors do. Constraints that name neither the hostname label nor
+ * `metadata.name` are checked once per node class.
  */
 import { matchRequirement, selectorFromMap, type Requirement } from '../../api/labels.js';
 import type { Node, NodeSelectorRequirement, NodeSelectorTerm, Pod } from '../../api/types.js';
-import type { CycleState } from '../framework/cycle-state.js';
-import type { NodeInfo } from '../framework/node-info.js';
+import type { ClusterState } from '../framework/cluster.js';
 import { defaultNormalizeScore } from '../framework/normalize.js';
+import { HOSTNAME_LABEL, type PodClass } from '../framework/pod-class.js';
 import { Status } from '../framework/status.js';
-import { MAX_NODE_SCORE, type FilterPlugin, type ScorePlugin } from '../framework/types.js';
+import { MAX_NODE_SCORE, type FilterPlugin, type NodeFilter, type NodeScorer, type ScorePlugin } from '../framework/types.js';
 
 export const ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector";
+const REJECTED = Status.unschedulableAndUnresolvable(ERR_REASON_POD);
 
 /** A compiled node selector: true if the node matches. */
 export type NodeMatcher = (node: Node) => boolean;
@@ -86,53 +88,60 @@ export function requiredNodeAffinity(pod: Pod): NodeMatcher | undefined {
   return (node) => selector.matches(node.metadata.labels) && (!terms || terms.some((t) => t(node)));
 }
 
+/** True if the terms could tell nodes of one node class apart (they read the hostname or the node name). */
+function perNode(terms: readonly (NodeSelectorTerm | undefined)[], nodeSelector?: Record<string, string>): boolean {
+  if (nodeSelector && HOSTNAME_LABEL in nodeSelector) return true;
+  return terms.some((t) => !!t && ((t.matchFields?.length ?? 0) > 0 || (t.matchExpressions ?? []).some((e) => e.key === HOSTNAME_LABEL)));
+}
+
+/** True if the pod's required node affinity reads something per node rather than per node class. */
+export function requiredAffinityIsPerNode(pod: Pod): boolean {
+  return perNode(pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [], pod.spec.nodeSelector);
+}
+
 interface WeightedTerm {
   weight: number;
   matches: NodeMatcher;
 }
 
-const PRE_FILTER_KEY = 'PreFilterNodeAffinity';
-const PRE_SCORE_KEY = 'PreScoreNodeAffinity';
+function preferredTerms(pod: Pod): WeightedTerm[] {
+  const terms: WeightedTerm[] = [];
+  for (const p of pod.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) {
+    if (!p.weight) continue;
+    const matches = compileNodeSelectorTerm(p.preference);
+    if (matches) terms.push({ weight: p.weight, matches });
+  }
+  return terms;
+}
 
 export class NodeAffinity implements FilterPlugin, ScorePlugin {
   static readonly name = 'NodeAffinity';
   readonly name = NodeAffinity.name;
+  readonly staticOnly = true;
 
-  /** Compiles the pod's constraints once; skips Filter for a pod with none. */
-  preFilter(state: CycleState, pod: Pod): Status {
-    const m = requiredNodeAffinity(pod);
-    if (!m) return Status.skip();
-    state.write(PRE_FILTER_KEY, m);
-    return Status.success();
+  /** Compiles the pod's constraints once; skipped for a pod with none. */
+  compileFilter(pod: PodClass, cluster: ClusterState): NodeFilter | null {
+    const m = requiredNodeAffinity(pod.pod);
+    if (!m) return null;
+    return { scope: requiredAffinityIsPerNode(pod.pod) ? 'node' : 'class', fits: (i) => m(cluster.nodes[i]!), status: () => REJECTED };
   }
 
-  filter(state: CycleState, _pod: Pod, ni: NodeInfo): Status {
-    const m = state.read<NodeMatcher>(PRE_FILTER_KEY);
-    if (!m) return Status.error(`${PRE_FILTER_KEY} not found in the cycle state`);
-    return m(ni.node) ? Status.success() : Status.unschedulableAndUnresolvable(ERR_REASON_POD);
+  /** Raw score: the sum of the weights (1..100 each) of the preferred terms the node matches. Skipped without preferred terms. */
+  compileScore(pod: PodClass, cluster: ClusterState): NodeScorer | null {
+    const terms = preferredTerms(pod.pod);
+    if (terms.length === 0) return null;
+    return {
+      score: (i) => {
+        let sum = 0;
+        const node = cluster.nodes[i]!;
+        for (const t of terms) if (t.matches(node)) sum += t.weight;
+        return sum;
+      },
+      normalize: (scores) => defaultNormalizeScore(MAX_NODE_SCORE, false, scores),
+    };
   }
 
-  /** Compiles the preferred terms once (weight 0 and empty terms dropped); skips Score if none are left. */
-  preScore(state: CycleState, pod: Pod): Status {
-    const terms: WeightedTerm[] = [];
-    for (const p of pod.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) {
-      if (!p.weight) continue;
-      const matches = compileNodeSelectorTerm(p.preference);
-      if (matches) terms.push({ weight: p.weight, matches });
-    }
-    if (terms.length === 0) return Status.skip();
-    state.write(PRE_SCORE_KEY, terms);
-    return Status.success();
-  }
-
-  /** The sum of the weights (1..100 each) of the preferred terms the node matches. */
-  score(state: CycleState, _pod: Pod, ni: NodeInfo): number {
-    let sum = 0;
-    for (const t of state.read<WeightedTerm[]>(PRE_SCORE_KEY)!) if (t.matches(ni.node)) sum += t.weight;
-    return sum;
-  }
-
-  normalizeScores(_state: CycleState, _pod: Pod, scores: number[]): void {
-    defaultNormalizeScore(MAX_NODE_SCORE, false, scores);
+  neutral(pod: PodClass): boolean {
+    return preferredTerms(pod.pod).length === 0;
   }
 }

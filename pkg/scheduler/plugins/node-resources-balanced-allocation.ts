@@ -4,12 +4,9 @@
  * resources the pod would leave evenly used. Not in berth's default profile: with pods that
  * request mostly one resource it pulls towards emptier nodes and undoes MostAllocated's packing.
  */
-import type { Pod } from '../../api/types.js';
-import type { CycleState } from '../framework/cycle-state.js';
-import { podRequests } from '../framework/resources.js';
-import type { NodeInfo } from '../framework/node-info.js';
-import { Status } from '../framework/status.js';
-import type { ScorePlugin } from '../framework/types.js';
+import type { ClusterState } from '../framework/cluster.js';
+import type { PodClass } from '../framework/pod-class.js';
+import type { NodeScorer, ScorePlugin } from '../framework/types.js';
 import { allocatableAndRequested, balancedAllocationScore, DEFAULT_SCORING_RESOURCES, validateResourceSpecs, type ResourceSpec } from './resource-allocation.js';
 
 /** kube-scheduler's `NodeResourcesBalancedAllocationArgs`. */
@@ -17,8 +14,6 @@ export interface NodeResourcesBalancedAllocationArgs {
   /** Default cpu and memory (weights are accepted but play no part in the formula). */
   resources?: ResourceSpec[];
 }
-
-const PRE_SCORE_KEY = 'PreScoreNodeResourcesBalancedAllocation';
 
 export class NodeResourcesBalancedAllocation implements ScorePlugin {
   static readonly name = 'NodeResourcesBalancedAllocation';
@@ -31,22 +26,21 @@ export class NodeResourcesBalancedAllocation implements ScorePlugin {
     validateResourceSpecs(this.resources);
   }
 
-  /** Skips a pod requesting none of the resources (best-effort): there is nothing to balance. */
-  preScore(state: CycleState, pod: Pod): Status {
-    const req = podRequests(pod);
-    const perResource = this.resources.map((r) => req[r.name] ?? 0);
-    if (perResource.every((q) => q === 0)) return Status.skip();
-    state.write(PRE_SCORE_KEY, perResource);
-    return Status.success();
+  /** Skipped for a pod requesting none of the resources (best-effort): there is nothing to balance. */
+  compileScore(pod: PodClass, cluster: ClusterState): NodeScorer | null {
+    const perResource = this.resources.map((r) => pod.requests[r.name] ?? 0);
+    if (perResource.every((q) => q === 0)) return null;
+    const requested = new Array<number>(perResource.length);
+    const allocatable = new Array<number>(perResource.length);
+    return {
+      score: (i) => {
+        for (let r = 0; r < perResource.length; r++) [allocatable[r], requested[r]] = allocatableAndRequested(cluster, i, this.resources[r]!.name, perResource[r]!, false);
+        return balancedAllocationScore(requested, allocatable);
+      },
+    };
   }
 
-  score(state: CycleState, _pod: Pod, ni: NodeInfo): number {
-    const podReq = state.read<number[]>(PRE_SCORE_KEY)!;
-    const requested = new Array<number>(podReq.length);
-    const allocatable = new Array<number>(podReq.length);
-    for (let i = 0; i < podReq.length; i++) {
-      [allocatable[i], requested[i]] = allocatableAndRequested(ni, this.resources[i]!.name, podReq[i]!, false);
-    }
-    return balancedAllocationScore(requested, allocatable);
+  neutral(pod: PodClass): boolean {
+    return this.resources.every((r) => (pod.requests[r.name] ?? 0) === 0);
   }
 }

@@ -91,7 +91,10 @@ t.test('Score: MostAllocated packs, LeastAllocated spreads', async (t) => {
 
 t.test('arguments are checked when the plugin is built', async (t) => {
   const factory = inTreeRegistry().get(NodeResourcesFit.name)!;
-  t.throws(() => factory({ scoringStrategy: { type: 'RequestedToCapacityRatio' } }), /not supported/);
+  t.throws(() => factory({ scoringStrategy: { type: 'Random' } }), /not supported/);
+  t.throws(() => factory({ scoringStrategy: { type: 'RequestedToCapacityRatio' } }), /shape must have at least one point/);
+  t.throws(() => factory({ scoringStrategy: { type: 'RequestedToCapacityRatio', requestedToCapacityRatio: { shape: [{ utilization: 50, score: 5 }, { utilization: 40, score: 10 }] } } }), /greater than the previous/);
+  t.throws(() => factory({ scoringStrategy: { type: 'RequestedToCapacityRatio', requestedToCapacityRatio: { shape: [{ utilization: 0, score: 11 }] } } }), /score must be an integer in 0..10/);
   t.throws(() => factory({ scoringStrategy: { resources: [{ name: 'cpu', weight: 0 }] } }), /weight/);
   t.throws(() => factory({ scoringStrategy: { resources: [] } }), /empty/);
   t.ok(factory(undefined) instanceof NodeResourcesFit);

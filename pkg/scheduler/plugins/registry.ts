@@ -4,11 +4,14 @@
  * the registry and pass it in `SchedulerOptions.registry`).
  */
 import type { PluginFactory, Profile } from '../framework/types.js';
+import { InterPodAffinity, type InterPodAffinityArgs } from './inter-pod-affinity.js';
 import { NodeAffinity } from './node-affinity.js';
 import { NodeName } from './node-name.js';
+import { NodePorts } from './node-ports.js';
 import { NodeResourcesBalancedAllocation, type NodeResourcesBalancedAllocationArgs } from './node-resources-balanced-allocation.js';
 import { NodeResourcesFit, type NodeResourcesFitArgs } from './node-resources-fit.js';
 import { NodeUnschedulable } from './node-unschedulable.js';
+import { PodTopologySpread } from './pod-topology-spread.js';
 import { TaintToleration } from './taint-toleration.js';
 
 /** The name of the default profile, and the `spec.schedulerName` the API server defaults pods to. */
@@ -21,28 +24,35 @@ export function inTreeRegistry(): Map<string, PluginFactory> {
     [NodeName.name, () => new NodeName()],
     [TaintToleration.name, () => new TaintToleration()],
     [NodeAffinity.name, () => new NodeAffinity()],
+    [NodePorts.name, () => new NodePorts()],
     [NodeResourcesFit.name, (args) => new NodeResourcesFit(args as NodeResourcesFitArgs | undefined)],
     [NodeResourcesBalancedAllocation.name, (args) => new NodeResourcesBalancedAllocation(args as NodeResourcesBalancedAllocationArgs | undefined)],
+    [PodTopologySpread.name, () => new PodTopologySpread()],
+    [InterPodAffinity.name, (args) => new InterPodAffinity(args as InterPodAffinityArgs | undefined)],
   ]);
 }
 
 /**
  * berth's default profile: kube-scheduler's default filters in its order (cheap, node-level
  * checks first; a node stops at the first rejection, and that rejection is what the pod's message
- * counts), and its score weights (TaintToleration 3, NodeAffinity 2, NodeResourcesFit 1,
- * pkg/scheduler/apis/config/v1/default_plugins.go), with two differences: NodeResourcesFit
- * scores MostAllocated (bin-packing) rather than LeastAllocated, and
- * NodeResourcesBalancedAllocation is left out because it works against packing.
+ * counts) and its score weights (TaintToleration 3, NodeAffinity 2, PodTopologySpread 2,
+ * InterPodAffinity 2, NodeResourcesFit 1; pkg/scheduler/apis/config/v1/default_plugins.go), with
+ * two differences: NodeResourcesFit scores MostAllocated (bin-packing) rather than
+ * LeastAllocated, and NodeResourcesBalancedAllocation is left out because it works against
+ * packing. DefaultPreemption is on.
  */
 export function defaultProfile(schedulerName = DEFAULT_SCHEDULER_NAME): Profile {
   return {
     schedulerName,
-    filters: [NodeUnschedulable.name, NodeName.name, TaintToleration.name, NodeAffinity.name, NodeResourcesFit.name],
+    filters: [NodeUnschedulable.name, NodeName.name, TaintToleration.name, NodeAffinity.name, NodePorts.name, NodeResourcesFit.name, PodTopologySpread.name, InterPodAffinity.name],
     scores: [
       { name: TaintToleration.name, weight: 3 },
       { name: NodeAffinity.name, weight: 2 },
+      { name: PodTopologySpread.name, weight: 2 },
+      { name: InterPodAffinity.name, weight: 2 },
       { name: NodeResourcesFit.name, weight: 1 },
     ],
+    preemption: true,
     pluginArgs: {
       [NodeResourcesFit.name]: {
         scoringStrategy: {

@@ -8,7 +8,7 @@
  * the pod's) and `allocatable[i]` of resource i, in millicores for cpu and units otherwise.
  * Integer arithmetic truncates, as Go's int64 division does, so scores match kube-scheduler's.
  */
-import type { NodeInfo } from '../framework/node-info.js';
+import type { ClusterState } from '../framework/cluster.js';
 import { MAX_NODE_SCORE } from '../framework/types.js';
 
 /** A resource scoring looks at, and its weight (kube-scheduler's `ResourceSpec`). */
@@ -97,17 +97,85 @@ export function balancedAllocationScore(requested: readonly number[], allocatabl
 const NATIVE = new Set(['cpu', 'memory', 'ephemeral-storage', 'pods']);
 
 /**
- * `[allocatable, requested]` of `resource` on a node with the pod's `podRequest` added, as
+ * `[allocatable, requested]` of `resource` on node slot `i` with the pod's `podRequest` added, as
  * `calculateResourceAllocatableRequest`. With `nonZero`, cpu and memory count pods without
  * requests at the scoring defaults (NodeResourcesFit's strategies do; BalancedAllocation does
  * not). An extended resource the pod does not request is left out ([0, 0]), as is `pods`.
  */
-export function allocatableAndRequested(ni: NodeInfo, resource: string, podRequest: number, nonZero: boolean): [number, number] {
+export function allocatableAndRequested(cluster: ClusterState, i: number, resource: string, podRequest: number, nonZero: boolean): [number, number] {
   if (resource === 'pods' || (podRequest === 0 && !NATIVE.has(resource))) return [0, 0];
-  const allocatable = ni.allocatable[resource] ?? 0;
-  if (nonZero && resource === 'cpu') return [allocatable, ni.nonZeroRequested.cpu + podRequest];
-  if (nonZero && resource === 'memory') return [allocatable, ni.nonZeroRequested.memory + podRequest];
-  return [allocatable, (ni.requested[resource] ?? 0) + podRequest];
+  const allocatable = cluster.allocatable(i, resource);
+  if (nonZero && resource === 'cpu') return [allocatable, cluster.nonZeroCpu[i]! + podRequest];
+  if (nonZero && resource === 'memory') return [allocatable, cluster.nonZeroMemory[i]! + podRequest];
+  return [allocatable, cluster.requested(i, resource) + podRequest];
+}
+
+/**
+ * A point of a RequestedToCapacityRatio shape (kube-scheduler's `UtilizationShapePoint`):
+ * `utilization` in percent (0..100), `score` 0..10 (`MaxCustomPriorityScore`).
+ */
+export interface UtilizationShapePoint {
+  utilization: number;
+  score: number;
+}
+
+/** kube-scheduler's `MaxCustomPriorityScore`: shape scores run 0..10 and are scaled ×10 to node scores. */
+export const MAX_CUSTOM_PRIORITY_SCORE = 10;
+
+/**
+ * `helper.BuildBrokenLinearFunction`: the shape's score below the first point, above the last,
+ * and linear (integer division, as in Go) between points. `shape` holds scaled scores (0..100).
+ */
+export function brokenLinear(shape: readonly UtilizationShapePoint[]): (p: number) => number {
+  return (p) => {
+    for (let i = 0; i < shape.length; i++) {
+      if (p <= shape[i]!.utilization) {
+        if (i === 0) return shape[0]!.score;
+        const a = shape[i - 1]!;
+        const b = shape[i]!;
+        return a.score + Math.trunc(((b.score - a.score) * (p - a.utilization)) / (b.utilization - a.utilization));
+      }
+    }
+    return shape[shape.length - 1]!.score;
+  };
+}
+
+/**
+ * RequestedToCapacityRatio (noderesources/requested_to_capacity_ratio.go): each resource's
+ * utilization `trunc(requested × 100 / capacity)` (100 when over capacity) goes through the shape
+ * (scores ×10); resources scoring 0 are left out, the rest are averaged by weight and rounded.
+ *
+ * ```
+ * shape [{0, 0}, {100, 10}] (bin packing), cpu 3000/4000 → 75; memory 4Gi/16Gi → 25; weights 1, 1 → 50
+ * ```
+ */
+export function requestedToCapacityRatioScore(requested: readonly number[], allocatable: readonly number[], weights: readonly number[], shape: (p: number) => number): number {
+  let nodeScore = 0;
+  let weightSum = 0;
+  for (let i = 0; i < requested.length; i++) {
+    const cap = allocatable[i]!;
+    if (cap === 0) continue;
+    const req = requested[i]!;
+    const util = req > cap ? 100 : req <= 0 ? 0 : Math.trunc((req * 100) / cap);
+    const s = shape(util);
+    if (s > 0) {
+      nodeScore += s * weights[i]!;
+      weightSum += weights[i]!;
+    }
+  }
+  return weightSum === 0 ? 0 : Math.round(nodeScore / weightSum);
+}
+
+/** Checks a RequestedToCapacityRatio shape (`ValidateRequestedToCapacityRatioArgs`); throws Error. */
+export function validateShape(shape: readonly UtilizationShapePoint[] | undefined): void {
+  if (!shape || shape.length === 0) throw new Error('requestedToCapacityRatio.shape must have at least one point');
+  let prev = -1;
+  for (const [i, p] of shape.entries()) {
+    if (!Number.isInteger(p.utilization) || p.utilization < 0 || p.utilization > 100) throw new Error(`shape[${i}].utilization must be an integer in 0..100, got ${p.utilization}`);
+    if (p.utilization <= prev) throw new Error(`shape[${i}].utilization must be greater than the previous point's (${prev})`);
+    if (!Number.isInteger(p.score) || p.score < 0 || p.score > MAX_CUSTOM_PRIORITY_SCORE) throw new Error(`shape[${i}].score must be an integer in 0..${MAX_CUSTOM_PRIORITY_SCORE}, got ${p.score}`);
+    prev = p.utilization;
+  }
 }
 
 /** Checks a scoring resource list (kube-scheduler's `ValidateNodeResourcesFitArgs` rules); throws Error. */

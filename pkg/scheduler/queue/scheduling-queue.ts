@@ -161,6 +161,23 @@ export class SchedulingQueue {
     return qp;
   }
 
+  /**
+   * Up to `max` pods already waiting in activeQ, taken at once without waiting (for batch
+   * placement); each is in flight, as `pop` leaves it, in one shared scheduling cycle.
+   */
+  popReady(max: number): QueuedPodInfo[] {
+    const out: QueuedPodInfo[] = [];
+    if (this.closed || this.activeQ.size === 0 || max <= 0) return out;
+    this.cycle++;
+    while (out.length < max && this.activeQ.size > 0) {
+      const qp = this.activeQ.pop()!;
+      qp.attempts++;
+      this.inFlight.set(qp.key, { qp, cycle: this.cycle, updated: false, deleted: false });
+      out.push(qp);
+    }
+    return out;
+  }
+
   /** The attempt placed the pod: it leaves the queue. */
   done(key: string): void {
     this.inFlight.delete(key);

@@ -1,0 +1,73 @@
+/**
+ * `berth cost [--since T] [-o json]`: the bill so far, as the server computes it from its ledger
+ * on its own clock (`GET /billing/v1/cost`): by purchase option, instance type, Auto Scaling
+ * group, namespace, workload and instance, with the effective rate and what the same usage would
+ * cost On-Demand. `--since` takes a duration back from the cluster's now (`2h`, `30m`) or a time
+ * (RFC 3339). `-o json` prints the CostReport, the same `cost` shape `berth simulate` gives.
+ */
+import type { CostLine, CostReport } from '../cloud/bill.js';
+import { PURCHASE_OPTIONS } from '../cloud/types.js';
+import { CliError } from './errors.js';
+import { checkOutput } from './get.js';
+import type { Session } from './session.js';
+import { GET_TABS, TabWriter } from './tabwriter.js';
+import type { IO } from './types.js';
+
+/** USD with four decimals, as AWS's price list writes hourly rates: `$0.0960`. */
+export function money(usd: number): string {
+  return `${usd < 0 ? '-' : ''}$${Math.abs(usd).toFixed(4)}`;
+}
+
+function hours(h: number): string {
+  return h.toFixed(2);
+}
+
+function section(title: string, header: string[], rows: string[][]): string {
+  if (!rows.length) return '';
+  const tw = new TabWriter(GET_TABS);
+  tw.write(`${[title, ...header].join('\t')}\n`);
+  for (const r of rows) tw.write(`${r.join('\t')}\n`);
+  return `\n${tw.flush()}`;
+}
+
+function lines(m: Record<string, CostLine>, label: (k: string) => string = (k) => k): string[][] {
+  return Object.entries(m)
+    .sort((a, b) => b[1].usd - a[1].usd || (a[0] < b[0] ? -1 : 1))
+    .map(([k, l]) => [label(k), hours(l.instanceHours), money(l.usd), money(l.effectiveUSDPerHour), money(l.onDemandEquivalentUSD)]);
+}
+
+const LINE_HEADER = ['INSTANCE-HOURS', 'USD', 'EFFECTIVE/H', 'ON-DEMAND-EQUIVALENT'];
+
+/** The human-readable bill. */
+export function renderCost(b: CostReport): string {
+  const pct = b.onDemandEquivalentUSD > 0 ? ` (${((b.savingsUSD / b.onDemandEquivalentUSD) * 100).toFixed(1)}%)` : '';
+  let out = `Bill from ${b.from} to ${b.to} (cluster time)\n`;
+  out += `Total ${money(b.totalUSD)} for ${hours(b.instanceHours)} instance-hours (effective ${money(b.effectiveUSDPerHour)}/h); On-Demand would be ${money(b.onDemandEquivalentUSD)}, saving ${money(b.savingsUSD)}${pct}\n`;
+  out += section('PURCHASE-OPTION', ['USD'], PURCHASE_OPTIONS.map((k) => [k, money(b.byPurchaseOption[k])]));
+  out += section('INSTANCE-TYPE', LINE_HEADER, lines(b.byInstanceType));
+  out += section('AUTO-SCALING-GROUP', LINE_HEADER, lines(b.byAutoScalingGroup));
+  out += section('NAMESPACE', LINE_HEADER, lines(b.byNamespace));
+  out += section('WORKLOAD', LINE_HEADER, lines(b.byWorkload));
+  out += section(
+    'INSTANCE',
+    ['INSTANCE-TYPE', 'OPTION', 'TENANCY', 'ZONE', 'GROUP', ...LINE_HEADER],
+    Object.entries(b.byInstance)
+      .sort((a, c) => c[1].usd - a[1].usd || (a[0] < c[0] ? -1 : 1))
+      .map(([id, l]) => [id, l.instanceType, l.purchaseOption, l.tenancy, l.availabilityZone, l.autoScalingGroup ?? '<none>', hours(l.instanceHours), money(l.usd), money(l.effectiveUSDPerHour), money(l.onDemandEquivalentUSD)]),
+  );
+  out += section('DEDICATED-HOST', ['FAMILY', 'HOST-HOURS', 'USD'], Object.entries(b.byDedicatedHost).map(([id, h]) => [id, h.instanceFamily, hours(h.hostHours), money(h.usd)]));
+  out += section('COMMITMENT', ['KIND', 'USD', 'USED', 'UTILIZATION'], b.commitments.map((c) => [c.id, c.kind, money(c.usd), money(c.usedUSD), `${(c.utilization * 100).toFixed(1)}%`]));
+  if (b.unallocatedUSD > 0) out += `\nUnallocated (unused reservations and commitments, host and per-Region fees): ${money(b.unallocatedUSD)}\n`;
+  return out;
+}
+
+export async function runCost(s: Session, io: IO, opts: { since?: string; output?: string }): Promise<void> {
+  const output = checkOutput(opts.output, ['', 'json']);
+  if (opts.since !== undefined && !opts.since.trim()) throw new CliError('--since needs a duration (2h, 30m) or a time (2026-01-01T00:00:00Z)');
+  const report = (await s.transport.call('GET', '/billing/v1/cost', { query: opts.since ? { since: opts.since } : {} })) as CostReport;
+  if (output === 'json') {
+    io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  io.stdout(renderCost(report));
+}

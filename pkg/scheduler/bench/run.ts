@@ -1,0 +1,160 @@
+/**
+ * The scheduler benchmark: generates a cluster and workload (generate.ts), places every pod
+ * through the real scheduler code in-process — berth's batch placement, or the kube-scheduler
+ * baseline (baseline.ts) over the same compiled plugins and cluster state — checks the result
+ * (validate.ts), and reports the figures the issue names.
+ */
+import { ClusterState } from '../framework/cluster.js';
+import { placeBatch, type BatchItem } from '../framework/batch.js';
+import { Framework } from '../framework/framework.js';
+import { defaultProfile, inTreeRegistry } from '../plugins/registry.js';
+import { placeKubeBaseline } from './baseline.js';
+import { generate, type BenchSpec, type GeneratedCluster } from './generate.js';
+import { validatePlacement } from './validate.js';
+
+export type Algorithm = 'berth' | 'kube-baseline';
+
+export interface BenchOptions extends BenchSpec {
+  /** Default `berth`. */
+  algorithm?: Algorithm;
+}
+
+/** What a run reports (`berth bench scheduler` prints it as JSON). Times in seconds, memory in bytes. */
+export interface BenchResult {
+  algorithm: Algorithm;
+  workload: string;
+  nodes: number;
+  pods: number;
+  placed: number;
+  unschedulable: number;
+  /** Placement time: from every pod pending to every pod decided (generation and checking excluded). */
+  seconds: number;
+  podsPerSecond: number;
+  /** Nodes holding at least one pod. */
+  nodesUsed: number;
+  /** Max over cpu, memory and pods of the fewest nodes of this fleet whose allocatable holds the placed pods' total requests. */
+  lowerBoundNodes: number;
+  /** The process's peak resident set, and that divided by the pods. */
+  peakRssBytes: number;
+  bytesPerPod: number;
+  /** The independent check of the placement (validate.ts). */
+  valid: boolean;
+  violations: string[];
+  seed: number;
+  fill: number;
+  fillActual: number;
+  sizeScale: number;
+  instanceTypes: string[];
+  /** Distinct pod templates (Deployments), and berth's placement steps (one or more replicas on one node). */
+  templates: number;
+  placementSteps?: number;
+}
+
+/** Runs one benchmark. Throws BenchSpecError for a bad specification. */
+export function runSchedulerBench(opts: BenchOptions): BenchResult {
+  const algorithm = opts.algorithm ?? 'berth';
+  const g = generate(opts);
+  const cluster = new ClusterState();
+  for (const n of g.nodes) cluster.setNode(n);
+  void cluster.order; // sorted once, outside the timed part, as a live scheduler's cache would be
+  const fw = new Framework(defaultProfile(), inTreeRegistry());
+  const classes = g.templates.map((t) => cluster.classes.intern(t));
+  const session = cluster.beginSession();
+  const node = new Int32Array(opts.pods).fill(-1);
+  let order: Int32Array;
+  let steps: number | undefined;
+  const t0 = performance.now();
+  if (algorithm === 'berth') {
+    const items: BatchItem[] = classes.map((pod, k) => ({ pod, count: g.counts[k]! }));
+    const next = Int32Array.from(g.firstPod);
+    order = new Int32Array(opts.pods);
+    let placedSoFar = 0;
+    const outcome = placeBatch(fw, cluster, session, items, {
+      place: (item, slot, k) => {
+        cluster.addPods(items[item]!.pod, slot, k);
+        const from = next[item]!;
+        node.fill(slot, from, from + k);
+        for (let p = from; p < from + k; p++) order[placedSoFar++] = p;
+        next[item] = from + k;
+      },
+    });
+    order = order.subarray(0, placedSoFar);
+    steps = outcome.steps;
+  } else if (algorithm === 'kube-baseline') {
+    node.set(placeKubeBaseline(fw, cluster, session, classes, g.templateOf));
+    order = new Int32Array(opts.pods);
+    let k = 0;
+    for (let p = 0; p < node.length; p++) if (node[p]! >= 0) order[k++] = p;
+    order = order.subarray(0, k);
+  } else {
+    throw new Error(`unknown algorithm "${String(algorithm)}": berth or kube-baseline`);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  cluster.endSession();
+
+  // Slots are node indexes: nodes were added in generation order to an empty state.
+  const check = validatePlacement(g, node, order);
+  let placed = 0;
+  const used = new Uint8Array(g.nodes.length);
+  for (let p = 0; p < node.length; p++) {
+    if (node[p]! < 0) continue;
+    placed++;
+    used[node[p]!] = 1;
+  }
+  const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  return {
+    algorithm,
+    workload: opts.workload,
+    nodes: opts.nodes,
+    pods: opts.pods,
+    placed,
+    unschedulable: opts.pods - placed,
+    seconds: Number(seconds.toFixed(4)),
+    podsPerSecond: Math.round(opts.pods / Math.max(seconds, 1e-9)),
+    nodesUsed: used.reduce((s, u) => s + u, 0),
+    lowerBoundNodes: lowerBoundNodes(g, node),
+    peakRssBytes,
+    bytesPerPod: Math.round(peakRssBytes / Math.max(1, opts.pods)),
+    valid: check.valid,
+    violations: check.violations,
+    seed: opts.seed,
+    fill: opts.fill ?? 0.85,
+    fillActual: g.fillActual,
+    sizeScale: g.sizeScale,
+    instanceTypes: g.instanceTypes,
+    templates: g.templates.length,
+    ...(steps !== undefined ? { placementSteps: steps } : {}),
+  };
+}
+
+/**
+ * The fewest nodes of the fleet that could hold the placed pods' total requests, per resource
+ * (cpu, memory, pods) — the largest nodes first — and the max over resources. For a fleet of one
+ * instance type it is `max over resources of ceil(total requested / allocatable)`.
+ */
+export function lowerBoundNodes(g: GeneratedCluster, node: Int32Array): number {
+  const cluster = new ClusterState();
+  for (const n of g.nodes) cluster.setNode(n);
+  const total = { cpu: 0, memory: 0, pods: 0 };
+  const classes = g.templates.map((t) => cluster.classes.intern(t));
+  for (let p = 0; p < node.length; p++) {
+    if (node[p]! < 0) continue;
+    const c = classes[g.templateOf[p]!]!;
+    total.cpu += c.cpu;
+    total.memory += c.memory;
+    total.pods += 1;
+  }
+  let bound = 0;
+  for (const [r, col] of [
+    ['cpu', cluster.allocCpu],
+    ['memory', cluster.allocMemory],
+    ['pods', cluster.allocPods],
+  ] as const) {
+    const caps = Array.from(col.subarray(0, g.nodes.length)).sort((a, b) => b - a);
+    let sum = 0;
+    let k = 0;
+    while (sum < total[r] && k < caps.length) sum += caps[k++]!;
+    bound = Math.max(bound, k);
+  }
+  return bound;
+}

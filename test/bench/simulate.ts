@@ -1,0 +1,108 @@
+/**
+ * The `berth simulate` benchmark: 24 virtual hours of a 1,000-node cluster (three Auto Scaling
+ * groups, one of them half Spot; four Deployments, 2,900 pods) with a scale-up, instance failures
+ * and Spot interruptions along the way. The target is under a minute of wall time; the result
+ * records the wall time, the ramp (time zero to the first hour: every instance boots and every
+ * pod is scheduled and started) and the steady hours separately, and the peak heap.
+ */
+import { getHeapStatistics } from 'node:v8';
+import { parseManifest } from '../../pkg/cli/manifest.js';
+import { parseEvents } from '../../pkg/simulate/events.js';
+import { runSimulation } from '../../pkg/simulate/engine.js';
+
+const GROUPS: [name: string, type: string, capacity: number, spot: boolean][] = [
+  ['general', 'm5.xlarge', 400, false],
+  ['compute', 'c5.2xlarge', 300, true],
+  ['memory', 'r5.large', 300, false],
+];
+const WORKLOADS: [name: string, replicas: number, cpu: string, memory: string][] = [
+  ['web', 1200, '500m', '512Mi'],
+  ['api', 800, '1', '2Gi'],
+  ['worker', 600, '1500m', '1Gi'],
+  ['cache', 300, '250m', '4Gi'],
+];
+
+/** The cluster's manifests, as a user would write them. */
+export function benchManifests(): string {
+  const docs: string[] = [];
+  for (const [name, type, capacity, spot] of GROUPS) {
+    const mixed = spot
+      ? `
+  mixedInstancesPolicy:
+    launchTemplate:
+      overrides: [{instanceType: c5.2xlarge}, {instanceType: c5a.2xlarge}, {instanceType: c6i.2xlarge}]
+    instancesDistribution: {onDemandBaseCapacity: 150, onDemandPercentageAboveBaseCapacity: 0, spotAllocationStrategy: price-capacity-optimized}`
+      : '';
+    docs.push(`apiVersion: autoscaling.berth.dev/v1
+kind: AutoScalingGroup
+metadata: {name: ${name}}
+spec:
+  minSize: 0
+  maxSize: 2000
+  desiredCapacity: ${capacity}
+  launchTemplate: {instanceType: ${type}, nodeLabels: {pool: ${name}}}${mixed}
+  availabilityZones: [us-east-1a, us-east-1b, us-east-1c]
+`);
+  }
+  for (const [name, replicas, cpu, memory] of WORKLOADS) {
+    docs.push(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      containers:
+      - name: main
+        image: registry.example.com/${name}:1.0
+        resources: {requests: {cpu: ${cpu}, memory: ${memory}}}
+`);
+  }
+  return docs.join('---\n');
+}
+
+export const BENCH_EVENTS = `
+- {at: 6h, action: scale, target: deployment/web, replicas: 1400}
+- {at: 12h, action: fail-instance, count: 5}
+- {at: 18h, action: interrupt-spot, fraction: 0.1}
+- {at: 20h, action: scale, target: deployment/web, replicas: 1200}
+`;
+
+export async function simulateBench(hours = 24): Promise<Record<string, number | string>> {
+  const manifests = parseManifest('bench-cluster.yaml', benchManifests());
+  const durationMs = hours * 3_600_000;
+  const events = parseEvents('bench-events.yaml', BENCH_EVENTS, { durationMs }).filter((e) => e.at <= durationMs);
+  let heapPeak = 0;
+  let rampSeconds = NaN;
+  let calls = 0;
+  const t0 = performance.now();
+  const s = await runSimulation({
+    manifests,
+    events,
+    durationMs,
+    seed: 1,
+    onProgress: (elapsed) => {
+      if (Number.isNaN(rampSeconds) && elapsed >= 3_600_000) rampSeconds = (performance.now() - t0) / 1000;
+      if (calls++ % 64 === 0) heapPeak = Math.max(heapPeak, getHeapStatistics().used_heap_size);
+    },
+  });
+  const wall = (performance.now() - t0) / 1000;
+  return {
+    scenario: `${hours} h of a ${s.nodes.peak}-node cluster`,
+    virtualHours: hours,
+    wallSeconds: Number(wall.toFixed(2)),
+    rampSeconds: Number(rampSeconds.toFixed(2)),
+    steadySecondsPerHour: Number(((wall - rampSeconds) / Math.max(1, hours - 1)).toFixed(3)),
+    speedup: Math.round(s.durationSeconds / wall),
+    nodesPeak: s.nodes.peak,
+    nodesAverage: s.nodes.average,
+    podsCreated: s.pods.created,
+    podPendingP50Seconds: s.podPendingSeconds.p50 ?? NaN,
+    podPendingP99Seconds: s.podPendingSeconds.p99 ?? NaN,
+    interruptions: s.interruptions,
+    costUSD: s.cost.totalUSD,
+    heapPeakMB: Math.round(heapPeak / 1e6),
+  };
+}

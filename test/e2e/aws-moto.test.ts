@@ -1,0 +1,87 @@
+/**
+ * The same `aws` CLI script against moto (`moto_server`, the peer berth compares with) and
+ * berth gives the same answers where moto is right: queue URLs and ARNs (up to the account id
+ * and address), message digests, bodies and attributes, queue attributes, and error codes.
+ *
+ * Where they differ on purpose: berth's account is 000000000000 (moto's 123456789012); moto
+ * writes CreatedTimestamp as a float, AWS (and berth) as whole seconds; and berth also delivers
+ * SNS messages, retries, and runs Lambda functions, which moto does not (the other aws-*.test
+ * files check those).
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import t from 'tap';
+import { startServer, waitFor, type Result } from './harness.js';
+import { awsAsync, errorCode } from './awsutil.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Account ids, addresses and ids made comparable. */
+function normalize(s: string, url: string): string {
+  return s
+    .split(url)
+    .join('http://HOST')
+    .replace(/\b(000000000000|123456789012)\b/g, 'ACCOUNT')
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID');
+}
+
+/** The comparable part of one step's answer: normalized JSON, or the error code. */
+function answer(r: Result, url: string, pick?: (j: Record<string, unknown>) => unknown): string {
+  if (r.code !== 0) return `error ${errorCode(r) ?? r.stderr.trim()}`;
+  const j = r.stdout.trim() ? (JSON.parse(r.stdout) as Record<string, unknown>) : {};
+  return normalize(JSON.stringify(pick ? pick(j) : j), url);
+}
+
+const ATTRS = ['VisibilityTimeout', 'DelaySeconds', 'MessageRetentionPeriod', 'MaximumMessageSize', 'ReceiveMessageWaitTimeSeconds', 'ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'QueueArn'];
+
+/** The script: each step's arguments (given the queue URL) and what of the answer to compare. */
+const STEPS: { name: string; args: (q: string) => string[]; pick?: (j: Record<string, unknown>) => unknown }[] = [
+  { name: 'create-queue', args: () => ['sqs', 'create-queue', '--queue-name', 'cmp', '--attributes', 'VisibilityTimeout=40'] },
+  { name: 'get-queue-url', args: () => ['sqs', 'get-queue-url', '--queue-name', 'cmp'] },
+  {
+    name: 'send-message',
+    args: (q) => ['sqs', 'send-message', '--queue-url', q, '--message-body', 'hello moto', '--message-attributes', JSON.stringify({ color: { DataType: 'String', StringValue: 'blue' }, size: { DataType: 'Number', StringValue: '5' } })],
+    pick: (j) => ({ body: j.MD5OfMessageBody, attrs: j.MD5OfMessageAttributes, id: typeof j.MessageId }),
+  },
+  {
+    name: 'receive-message',
+    args: (q) => ['sqs', 'receive-message', '--queue-url', q, '--message-attribute-names', 'All', '--attribute-names', 'ApproximateReceiveCount'],
+    pick: (j) => (j.Messages as Record<string, unknown>[]).map((m) => ({ Body: m.Body, MD5OfBody: m.MD5OfBody, MD5OfMessageAttributes: m.MD5OfMessageAttributes, MessageAttributes: m.MessageAttributes, Attributes: m.Attributes })),
+  },
+  { name: 'get-queue-attributes', args: (q) => ['sqs', 'get-queue-attributes', '--queue-url', q, '--attribute-names', ...ATTRS] },
+  { name: 'get-queue-url of a missing queue', args: () => ['sqs', 'get-queue-url', '--queue-name', 'missing'] },
+  { name: 'create-queue with other attributes', args: () => ['sqs', 'create-queue', '--queue-name', 'cmp', '--attributes', 'VisibilityTimeout=5'] },
+  { name: 'sns create-topic', args: () => ['sns', 'create-topic', '--name', 'cmp-topic'] },
+  { name: 'sns publish to a missing topic', args: () => ['sns', 'publish', '--topic-arn', 'arn:aws:sns:us-east-1:123456789012:missing', '--message', 'x'] },
+  { name: 'lambda get-function of a missing function', args: () => ['lambda', 'get-function', '--function-name', 'missing'] },
+];
+
+// Each aws CLI call starts a Python interpreter (about a second, far more on a loaded machine).
+t.setTimeout(480_000);
+
+t.test('the same aws CLI script against moto and berth', async (t) => {
+  const berth = await startServer({ timeScale: 1 });
+  t.teardown(() => berth.stop());
+  const port = await freePort();
+  const moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  t.teardown(() => void moto.kill('SIGTERM'));
+  const motoUrl = `http://127.0.0.1:${port}`;
+  await waitFor(() => fetch(`${motoUrl}/moto-api/`).then((r) => r.status < 500).catch(() => false), 'moto_server to start', 60_000);
+
+  const urls = [motoUrl, berth.url];
+  const queueUrl = [`${motoUrl}/123456789012/cmp`, `${berth.url}/000000000000/cmp`];
+  for (const step of STEPS) {
+    const [m, b] = await Promise.all(urls.map((u, i) => awsAsync(u, step.args(queueUrl[i]!))));
+    const want = answer(m!, motoUrl, step.pick);
+    const got = answer(b!, berth.url, step.pick);
+    t.equal(got, want, `${step.name}: ${want}`);
+  }
+});
