@@ -61,6 +61,20 @@ export { parseQuantity, milliValue, value as quantityValue, resourceAmount, form
 export { RealClock, ScaledClock, VirtualClock, type Clock } from './clock/clock.js';
 
 // Running a cluster in the same process: the API server alone, or the whole control plane.
-export { createApiServer, type ApiServer } from './apiserver/index.js';
-export { createControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane/index.js';
-export { MemoryBackend, SqliteBackend, type Backend } from './storage/index.js';
+// Loaded on first use, so a controller that only talks to a server does not load them (the
+// control plane brings every component: importing it costs about 4x the SDK's start-up CPU).
+export type { ApiServer, CreateApiServerOptions } from './apiserver/index.js';
+export type { ControlPlane, ControlPlaneOptions } from './controlplane/index.js';
+
+/** Starts an API server in this process (see pkg/apiserver `createApiServer`): `{ registry, store, transport, http(), … }`. */
+export async function createApiServer(opts: import('./apiserver/index.js').CreateApiServerOptions): Promise<import('./apiserver/index.js').ApiServer> {
+  return (await import('./apiserver/index.js')).createApiServer(opts);
+}
+
+/** Assembles the whole control plane in this process (see pkg/controlplane `createControlPlane`); call `start()` on the result. */
+export async function createControlPlane(opts: import('./controlplane/index.js').ControlPlaneOptions): Promise<import('./controlplane/index.js').ControlPlane> {
+  return (await import('./controlplane/index.js')).createControlPlane(opts);
+}
+export { MemoryBackend } from './storage/memory/memory.js';
+export { SqliteBackend } from './storage/sqlite/sqlite.js';
+export type { Backend } from './storage/types.js';

@@ -106,6 +106,26 @@ t.test('a ReplicaSet cannot exceed the quota: FailedCreate events carry the mess
   t.equal((await c.client.get<ResourceQuota>(Kinds.ResourceQuota, 'pods-high', 'default')).status?.used?.pods, '3');
 });
 
+t.test('a Job whose pods the quota refuses has started, and says why; it runs once the quota allows', async (t) => {
+  const c = await cluster(t, ['resourcequota', 'job']);
+  await c.client.create({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'cpu', namespace: 'default' }, spec: { hard: { 'requests.cpu': '1' } } } as KubeObject);
+  await c.client.create({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'pi', namespace: 'default' },
+    spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'perl' }] } } },
+  } as KubeObject);
+  for (let i = 0; i < 10; i++) await c.clock.advance(500);
+  t.equal((await c.client.list(Kinds.Pod, { namespace: 'default' })).items.length, 0, 'no pod: it names no cpu request');
+  const job = await c.client.get(Kinds.Job, 'pi', 'default');
+  t.ok((job.status as { startTime?: string } | undefined)?.startTime, 'status.startTime is set although no pod could be created');
+  const events = (await c.client.list(Kinds.Event, { namespace: 'default' })).items.filter((e) => (e as { reason?: string }).reason === 'FailedCreate');
+  t.match((events[0] as { message?: string } | undefined)?.message, /^Error creating: pods "pi-[a-z0-9]{5}" is forbidden: failed quota: cpu: must specify requests\.cpu for: pi$/);
+  await c.client.delete(Kinds.ResourceQuota, 'cpu', 'default');
+  for (let i = 0; i < 40 && !(await c.client.list(Kinds.Pod, { namespace: 'default' })).items.length; i++) await c.clock.advance(1000);
+  t.equal((await c.client.list(Kinds.Pod, { namespace: 'default' })).items.length, 1, 'the pod is created once the quota is gone (back-off retry)');
+});
+
 t.test('quota scopes: BestEffort pods only', async (t) => {
   const c = await cluster(t);
   await c.client.create({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'besteffort', namespace: 'default' }, spec: { hard: { pods: '1' }, scopes: ['BestEffort'] } } as KubeObject);

@@ -6,6 +6,8 @@
  * CustomResourceDefinitions add entries at run time.
  */
 
+import type { KubeObject } from './types.js';
+
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
 export const ALL_VERBS: Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -41,6 +43,20 @@ export interface ResourceInfo {
   scale?: ScalePaths;
   /** True if the API server computes it on request (metrics, access reviews): nothing is stored. */
   virtual?: boolean;
+  /**
+   * For a kind served in several versions with different schemas (`autoscaling/v1` and `v2`
+   * HorizontalPodAutoscaler): objects are stored in one version and converted on the way in and
+   * out. Both functions return a new object and leave their argument alone.
+   */
+  conversion?: ResourceConversion;
+}
+
+/** Converts one served version of a kind to and from the version it is stored in. */
+export interface ResourceConversion {
+  /** The body as written through this version → the stored form. */
+  toStorage(obj: KubeObject): KubeObject;
+  /** The stored form → this version (objects already in this version come back as they are). */
+  fromStorage(obj: KubeObject): KubeObject;
 }
 
 /** JSON paths (`.spec.replicas`) of the scale subresource; the selector may be a LabelSelector or a string. */

@@ -338,7 +338,38 @@ function stripUndefined<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T;
 }
 
-export function validateDeployment(obj: KubeObject): FieldError[] {
+/**
+ * `v1.LabelSelector{MatchLabels:map[string]string{"app":"web"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}`:
+ * a selector as Go's `%#v` prints it in Kubernetes's "field is immutable" messages.
+ */
+export function goLabelSelector(sel: LabelSelector | undefined): string {
+  if (!sel) return 'null';
+  const labels = Object.keys(sel.matchLabels ?? {}).length ? goMap(sel.matchLabels) : 'map[string]string(nil)';
+  const exprs = (sel.matchExpressions ?? []).map(
+    (e) => `v1.LabelSelectorRequirement{Key:${JSON.stringify(e.key)}, Operator:${JSON.stringify(e.operator)}, Values:${e.values ? `[]string{${e.values.map((v) => JSON.stringify(v)).join(', ')}}` : '[]string(nil)'}}`,
+  );
+  return `v1.LabelSelector{MatchLabels:${labels}, MatchExpressions:${exprs.length ? `[]v1.LabelSelectorRequirement{${exprs.join(', ')}}` : '[]v1.LabelSelectorRequirement(nil)'}}`;
+}
+
+/**
+ * apps/v1 Deployments, ReplicaSets, StatefulSets and DaemonSets may not change `spec.selector`
+ * after creation (pkg/apis/apps/validation ValidateDeploymentUpdate & co.:
+ * `ValidateImmutableField(spec.selector)`); nil and empty maps and lists compare equal, as
+ * apimachinery's semantic DeepEqual has them.
+ */
+export function validateSelectorUnchanged(obj: KubeObject, old: KubeObject | undefined): FieldError[] {
+  if (!old) return [];
+  const norm = (s: LabelSelector | undefined): unknown => ({
+    matchLabels: Object.keys(s?.matchLabels ?? {}).length ? s!.matchLabels : {},
+    matchExpressions: (s?.matchExpressions ?? []).map((e) => ({ key: e.key, operator: e.operator, values: e.values ?? [] })),
+  });
+  const sel = (obj.spec as { selector?: LabelSelector } | undefined)?.selector;
+  const was = (old.spec as { selector?: LabelSelector } | undefined)?.selector;
+  if (deepEqual(norm(sel), norm(was))) return [];
+  return [{ type: 'FieldValueInvalid', field: 'spec.selector', detail: `Invalid value: ${goLabelSelector(sel)}: field is immutable` }];
+}
+
+export function validateDeployment(obj: KubeObject, old?: KubeObject): FieldError[] {
   const spec = obj.spec as { replicas?: number; selector?: LabelSelector; template?: PodTemplateSpec; strategy?: { type?: string; rollingUpdate?: { maxSurge?: unknown; maxUnavailable?: unknown } }; minReadySeconds?: number; revisionHistoryLimit?: number; progressDeadlineSeconds?: number } | undefined;
   const out = validateObjectMeta(obj.metadata, true);
   if (!spec) return [...out, fieldRequired('spec')];
@@ -357,22 +388,23 @@ export function validateDeployment(obj: KubeObject): FieldError[] {
     const v = spec[f];
     if (v !== undefined && (typeof v !== 'number' || v < 0)) out.push(fieldInvalid(`spec.${f}`, v, 'must be greater than or equal to 0'));
   }
+  out.push(...validateSelectorUnchanged(obj, old));
   return out;
 }
 
-export function validateReplicaSet(obj: KubeObject): FieldError[] {
+export function validateReplicaSet(obj: KubeObject, old?: KubeObject): FieldError[] {
   const spec = obj.spec as { replicas?: number; selector?: LabelSelector; template?: PodTemplateSpec } | undefined;
   const out = validateObjectMeta(obj.metadata, true);
   if (!spec) return [...out, fieldRequired('spec')];
-  return [...out, ...validateReplicas(spec.replicas, 'spec.replicas'), ...validateSelector(spec.selector, 'spec.selector'), ...validateTemplate(spec.template, spec.selector, 'spec.template', ['Always'])];
+  return [...out, ...validateReplicas(spec.replicas, 'spec.replicas'), ...validateSelector(spec.selector, 'spec.selector'), ...validateTemplate(spec.template, spec.selector, 'spec.template', ['Always']), ...validateSelectorUnchanged(obj, old)];
 }
 
 /** StatefulSet, DaemonSet: a selector matching a template that restarts Always. */
-export function validateTemplatedWorkload(obj: KubeObject): FieldError[] {
+export function validateTemplatedWorkload(obj: KubeObject, old?: KubeObject): FieldError[] {
   const spec = obj.spec as { replicas?: number; selector?: LabelSelector; template?: PodTemplateSpec } | undefined;
   const out = validateObjectMeta(obj.metadata, true);
   if (!spec) return [...out, fieldRequired('spec')];
-  return [...out, ...validateReplicas(spec.replicas, 'spec.replicas'), ...validateSelector(spec.selector, 'spec.selector'), ...validateTemplate(spec.template, spec.selector, 'spec.template', ['Always'])];
+  return [...out, ...validateReplicas(spec.replicas, 'spec.replicas'), ...validateSelector(spec.selector, 'spec.selector'), ...validateTemplate(spec.template, spec.selector, 'spec.template', ['Always']), ...validateSelectorUnchanged(obj, old)];
 }
 
 export function validateJob(obj: KubeObject): FieldError[] {

@@ -14,7 +14,7 @@ import type { ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject, WatchEvent } from '../api/types.js';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
 import { OpenApiV3, openApiV2 } from './openapi.js';
-import { parseFieldValidation, strictMessage, unknownFields } from './fieldvalidation.js';
+import { dropUnknownFields, parseFieldValidation, strictMessage, unknownFields } from './fieldvalidation.js';
 import { schemaNodeFor } from './schema.js';
 import { createVirtual, evictPod, serveMetrics, type PodMetricsSource } from './virtual.js';
 import { EXEC_WS_PROTOCOLS, handleExecUpgrade, type ExecContext } from './exec.js';
@@ -85,6 +85,13 @@ export interface ApiServerOptions {
   logger?: boolean;
   /** Health: `/readyz` says ok only once this returns true. */
   ready?: () => boolean;
+  /** Authentication, RBAC and audit (pkg/auth); without it every request is allowed, as on a loopback-only server. */
+  auth?: {
+    install(app: FastifyInstance): void;
+    check(req: IncomingMessage): Promise<{ deny?: { code: number; body: object } }>;
+  };
+  /** Serve TLS (PEM strings); `requestCert` asks clients for certificates, verified against `ca`. */
+  https?: { key: string; cert: string; ca?: string; requestCert?: boolean; rejectUnauthorized?: boolean };
 }
 
 interface ResourcePath {
@@ -167,7 +174,8 @@ function sendStatusError(reply: FastifyReply, err: StatusError): FastifyReply {
 /** Builds the fastify app. Call `listen` on it, or `inject` in tests. */
 export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   const { store, registry, tables } = opts;
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024 * 1024, routerOptions: { maxParamLength: 1000 }, forceCloseConnections: true });
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024 * 1024, routerOptions: { maxParamLength: 1000 }, forceCloseConnections: true, ...(opts.https ? { https: opts.https } : {}) }) as unknown as FastifyInstance;
+  opts.auth?.install(app);
 
   // Bodies: everything arrives as a string and is decoded per route; Kubernetes protobuf (what
   // kubectl 1.32+ sends for `create configmap` and friends) arrives as bytes.
@@ -217,10 +225,25 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   });
   const execContext: ExecContext = { store, registry, source: () => opts.exec?.current, track: linked };
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (opts.auth) {
+      // Upgrades bypass fastify's hooks: check the caller here.
+      void opts.auth.check(req).then(({ deny }) => {
+        if (deny) {
+          const body = JSON.stringify(deny.body);
+          socket.end(`HTTP/1.1 ${deny.code} ${deny.code === 401 ? 'Unauthorized' : 'Forbidden'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+          return;
+        }
+        upgrade(req, socket, head);
+      }, () => socket.destroy());
+      return;
+    }
+    upgrade(req, socket, head);
+  });
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (handleExecUpgrade(execContext, wss, req, socket, head)) return;
     const body = JSON.stringify(noSuchResource().status);
     socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  });
+  };
 
   const ok = (_: FastifyRequest, reply: FastifyReply) => reply.type('text/plain; charset=utf-8').send('ok');
   app.get('/healthz', ok);
@@ -306,13 +329,14 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
    */
   function checkFields(reply: FastifyReply, r: ResourceInfo, body: unknown, q: Query, patch: boolean): void {
     const mode = parseFieldValidation(q.fieldValidation);
-    if (mode === 'Ignore') return;
     const node = schemaNodeFor(r);
     if (node.unknown) return;
     const fields = unknownFields(body, node, patch);
     if (!fields.length) return;
     if (mode === 'Strict') throw badRequest(patch ? strictMessage(fields) : `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${strictMessage(fields)}`);
-    reply.header('warning', fields.map((f) => `299 - ${JSON.stringify(`unknown field ${JSON.stringify(f)}`)}`));
+    // Warn and Ignore: the decoder drops what it does not know; nothing of it is stored.
+    dropUnknownFields(body, node, patch);
+    if (mode === 'Warn') reply.header('warning', fields.map((f) => `299 - ${JSON.stringify(`unknown field ${JSON.stringify(f)}`)}`));
   }
 
   /** Metrics (GET) and access reviews (POST), computed per request. */

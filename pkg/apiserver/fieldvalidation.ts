@@ -3,12 +3,14 @@
  * the fields of a request body that the kind's schema does not declare. With
  * `fieldValidation=Strict` the request fails (400 `strict decoding error: unknown field
  * "spec.foo"`), with `Warn` (the default) each unknown field comes back as a `Warning` header,
- * with `Ignore` nothing is said. Kinds without a schema (berth's own, custom resources) are not
- * checked here.
+ * with `Ignore` nothing is said; under Warn and Ignore the unknown fields are dropped, never
+ * stored. Values of the wrong JSON type (`replicas: "three"`) are refused whatever the mode, as
+ * Kubernetes's decoder refuses them ({@link checkTypes}, called by the ObjectStore). Kinds
+ * without a schema (berth's own, custom resources) are not checked here.
  */
 import { badRequest } from '../api/errors.js';
 import { isObject } from '../api/meta.js';
-import type { SchemaNode } from './schema.js';
+import { schemaNodeFor, type SchemaNode } from './schema.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -48,7 +50,143 @@ export function unknownFields(value: unknown, node: SchemaNode, patch = false, p
   return out;
 }
 
+/**
+ * Removes the fields the schema does not declare from `value` (in place), as Kubernetes's decoder
+ * drops them under `fieldValidation=Warn|Ignore`: they are never stored. Strategic merge patch
+ * directives stay when `patch` is true.
+ */
+export function dropUnknownFields(value: unknown, node: SchemaNode, patch = false): void {
+  if (node.unknown) return;
+  if (Array.isArray(value)) {
+    if (node.shape === 'list') for (const v of value) dropUnknownFields(v, node.items, patch);
+    return;
+  }
+  if (!isObject(value)) return;
+  const shape = node.shape;
+  if (shape !== 'struct' && shape !== 'map') return;
+  for (const [k, v] of Object.entries(value)) {
+    if (patch && DIRECTIVE.test(k)) continue;
+    const child = node.field(k);
+    if (!child) delete (value as Record<string, unknown>)[k];
+    else dropUnknownFields(v, child, patch);
+  }
+}
+
 /** The strict decoding error text Kubernetes gives for these fields. */
 export function strictMessage(fields: string[]): string {
   return `strict decoding error: ${fields.map((f) => `unknown field "${f}"`).join(', ')}`;
+}
+
+/** The JSON kind of a value as Go's encoding/json names it in an UnmarshalTypeError. */
+function jsonKind(v: unknown): string {
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'number') return 'number';
+  if (typeof v === 'boolean') return 'bool';
+  if (Array.isArray(v)) return 'array';
+  return 'object';
+}
+
+/** The Go type of a schema node as Kubernetes's decoder prints it: `int32`, `[]v1.Container`, `map[string]string`. */
+function goType(node: SchemaNode): string {
+  const s = node.resolvedSchema;
+  const def = node.definitionName;
+  if (def && s?.properties) return def.split('.').slice(-2).join('.');
+  switch (node.shape) {
+    case 'list':
+      return `[]${goType(node.items)}`;
+    case 'map':
+      return `map[string]${goType(node.field('x')!)}`;
+    case 'struct':
+      return def ? def.split('.').slice(-2).join('.') : 'struct';
+    default:
+      break;
+  }
+  if (s?.type === 'integer') return s.format === 'int64' ? 'int64' : 'int32';
+  if (s?.type === 'number') return 'float64';
+  if (s?.type === 'boolean') return 'bool';
+  if (def) return def.split('.').slice(-2).join('.');
+  return 'string';
+}
+
+const INT_RANGE: Record<string, [number, number]> = { int32: [-2147483648, 2147483647], int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] };
+
+/**
+ * The first value whose JSON type the schema does not allow (a string where `int32` is declared,
+ * an object where a list is), as the text Kubernetes's JSON decoder gives for it:
+ * `json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32`
+ * (the path without list indexes, the struct being the innermost one holding the field). `null`
+ * is accepted anywhere (Go decodes it as the zero value); fields the schema does not declare are
+ * left to {@link unknownFields}. Undefined when every value fits.
+ */
+export function typeMismatch(value: unknown, root: SchemaNode, rootType: string): string | undefined {
+  const walk = (v: unknown, node: SchemaNode, struct: string, path: string): string | undefined => {
+    if (v === null || v === undefined || node.unknown) return undefined;
+    const s = node.resolvedSchema;
+    const where = (): string => `json: cannot unmarshal ${jsonKind(v)}${typeof v === 'number' ? ` ${v}` : ''} into Go ${path ? `struct field ${struct}.${path}` : 'value'} of type ${goType(node)}`;
+    if (s && (s['x-kubernetes-int-or-string'] || Array.isArray(s.oneOf) || Array.isArray(s.anyOf))) {
+      // IntOrString and Quantity: a number or a string.
+      return typeof v === 'number' || typeof v === 'string' ? undefined : where();
+    }
+    switch (node.shape) {
+      case 'list':
+        if (!Array.isArray(v)) return where();
+        for (const item of v) {
+          const e = walk(item, node.items, struct, path);
+          if (e) return e;
+        }
+        return undefined;
+      case 'struct':
+      case 'map': {
+        if (!isObject(v)) return where();
+        const def = node.shape === 'struct' ? node.definitionName : undefined;
+        const inner = def ? def.slice(def.lastIndexOf('.') + 1) : struct;
+        for (const [k, x] of Object.entries(v)) {
+          const child = node.field(k);
+          if (!child) continue;
+          const e = walk(x, child, inner, node.shape === 'struct' ? (path ? `${path}.${k}` : k) : path);
+          if (e) return e;
+        }
+        return undefined;
+      }
+      default:
+        break;
+    }
+    switch (s?.type) {
+      case 'string':
+        return typeof v === 'string' ? undefined : where();
+      case 'boolean':
+        return typeof v === 'boolean' ? undefined : where();
+      case 'number':
+        return typeof v === 'number' ? undefined : where();
+      case 'integer': {
+        if (typeof v !== 'number') return where();
+        const [lo, hi] = INT_RANGE[s.format === 'int32' ? 'int32' : 'int64']!;
+        return Number.isInteger(v) && v >= lo && v <= hi ? undefined : where();
+      }
+      default:
+        return undefined;
+    }
+  };
+  // The root is the kind itself: its fields are reported against its own name (`Deployment.spec`).
+  if (!isObject(value) || root.unknown) return undefined;
+  for (const [k, x] of Object.entries(value)) {
+    const child = root.field(k);
+    if (!child) continue;
+    const e = walk(x, child, rootType, k);
+    if (e) return e;
+  }
+  return undefined;
+}
+
+/**
+ * Throws BadRequest, as Kubernetes answers a body it cannot decode
+ * (`Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string
+ * into Go struct field DeploymentSpec.spec.replicas of type int32`), when a value of `obj` has a
+ * JSON type the kind's schema does not allow. Kinds without a built-in schema are not checked.
+ */
+export function checkTypes(r: { group: string; version: string; kind: string }, obj: unknown): void {
+  const node = schemaNodeFor(r);
+  if (node.unknown) return;
+  const e = typeMismatch(obj, node, r.kind);
+  if (e) throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${e}`);
 }

@@ -9,7 +9,7 @@ import type { KubeObject } from '../api/types.js';
 import type { Clock } from '../clock/clock.js';
 import type { Backend } from '../storage/types.js';
 import { BUILTIN_ADMISSION } from './admission.js';
-import { buildApiServer, type PodExecSource, type PodLogSource } from './app.js';
+import { buildApiServer, type ApiServerOptions, type PodExecSource, type PodLogSource } from './app.js';
 import { CustomResourceManager } from './crd.js';
 import { InProcessTransport } from './inprocess.js';
 import { requestsUsage, VIRTUAL_RESOURCES, type PodMetricsSource } from './virtual.js';
@@ -46,7 +46,7 @@ export interface ApiServer {
    */
   routes: FastifyPluginAsync[];
   /** Builds the HTTP app (after components have added their kinds, hooks and tables). */
-  http(opts?: { logger?: boolean; ready?: () => boolean }): FastifyInstance;
+  http(opts?: { logger?: boolean; ready?: () => boolean; auth?: ApiServerOptions['auth']; https?: ApiServerOptions['https'] }): FastifyInstance;
 }
 
 export interface CreateApiServerOptions {
@@ -59,6 +59,15 @@ export interface CreateApiServerOptions {
 /** Namespaces every cluster starts with. */
 export const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
+/** Runs a bootstrap create; another server on the same store (etcd) may have made it first. */
+async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
+  try {
+    await create();
+  } catch (e) {
+    if ((e as { reason?: string }).reason !== 'AlreadyExists') throw e;
+  }
+}
+
 /** Assembles the API server over a backend and bootstraps the initial objects (idempotent). */
 export async function createApiServer(opts: CreateApiServerOptions): Promise<ApiServer> {
   const registry = new ResourceRegistry();
@@ -69,7 +78,7 @@ export async function createApiServer(opts: CreateApiServerOptions): Promise<Api
   await crds.start();
   const nsInfo = registry.get('', 'v1', 'namespaces')!;
   for (const name of INITIAL_NAMESPACES) {
-    if (!(await store.tryGet(nsInfo, undefined, name))) await store.create(nsInfo, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    if (!(await store.tryGet(nsInfo, undefined, name))) await createIfAbsent(() => store.create(nsInfo, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
   }
   const svcInfo = registry.get('', 'v1', 'services')!;
   if (!(await store.tryGet(svcInfo, 'default', 'kubernetes'))) {
@@ -79,7 +88,7 @@ export async function createApiServer(opts: CreateApiServerOptions): Promise<Api
       metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
       spec: { ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], type: 'ClusterIP', sessionAffinity: 'None' },
     };
-    await store.create(svcInfo, 'default', svc);
+    await createIfAbsent(() => store.create(svcInfo, 'default', svc));
   }
   const logs: { current?: PodLogSource } = {};
   const exec: { current?: PodExecSource } = {};

@@ -145,14 +145,43 @@ export function listSemantics(definition: string, field: string | undefined): Se
 const DATA = resolve(dirname(fileURLToPath(import.meta.url)), '../../../data/kubernetes');
 
 let loaded: Record<string, Schema> | undefined;
+let omitEmptyByDefinition: Map<string, Set<string>> | undefined;
 
 /** Every built-in definition by OpenAPI name (loaded once, on first use). */
 export function builtinSchemas(): Record<string, Schema> {
   if (!loaded) {
-    const doc = JSON.parse(gunzipSync(readFileSync(join(DATA, 'openapi-schemas.json.gz'))).toString('utf8')) as { schemas: Record<string, Schema> };
+    const doc = JSON.parse(gunzipSync(readFileSync(join(DATA, 'openapi-schemas.json.gz'))).toString('utf8')) as { schemas: Record<string, Schema>; omitEmpty?: Record<string, string[]> };
     loaded = doc.schemas;
+    omitEmptyByDefinition = new Map(Object.entries(doc.omitEmpty ?? {}).map(([k, v]) => [k, new Set(v)]));
   }
   return loaded;
+}
+
+/**
+ * Drops the zero values (`0`, `""`) of `status` fields that Go's JSON encoding leaves out
+ * (`omitempty` on a non-pointer field, e.g. DeploymentStatus.unavailableReplicas), so a stored
+ * object reads as Kubernetes would serve it. The fields come from the Go struct tags (see
+ * data/kubernetes/SOURCES.md); kinds without a built-in schema are left alone. Changes `obj`.
+ */
+export function omitEmptyStatus(obj: object, node: SchemaNode): void {
+  const o = obj as { status?: unknown };
+  if (node.unknown || o.status === undefined) return;
+  builtinSchemas();
+  const walk = (v: unknown, n: SchemaNode | undefined): void => {
+    if (!n || n.unknown || v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      if (n.shape === 'list') for (const item of v) walk(item, n.items);
+      return;
+    }
+    if (n.shape !== 'struct') return;
+    const rec = v as Record<string, unknown>;
+    const omit = omitEmptyByDefinition!.get(n.definitionName ?? '');
+    for (const [k, x] of Object.entries(rec)) {
+      if (omit?.has(k) && (x === 0 || x === '')) delete rec[k];
+      else if (x !== null && typeof x === 'object') walk(x, n.field(k));
+    }
+  };
+  walk(o.status, node.field('status'));
 }
 
 const kindIndex = new Map<string, string>();
@@ -187,34 +216,72 @@ export class SchemaNode {
     return new SchemaNode(name ? defs[name] : undefined, defs);
   }
 
+  // Memoised: a resource's root node is cached (schemaNodeFor), so its whole tree is built once
+  // and every write walks it without allocating.
+  private resolvedCache: Schema | undefined | null = null;
+  private unknownCache: boolean | undefined;
+  private shapeCache: 'struct' | 'map' | 'list' | 'scalar' | 'unknown' | undefined;
+  private children: Map<string, SchemaNode | undefined> | undefined;
+  private itemsCache: SchemaNode | undefined;
+  private definitionCache: string | undefined | null = null;
+
   private resolved(): Schema | undefined {
+    if (this.resolvedCache !== null) return this.resolvedCache;
     let s = this.schema;
     for (let i = 0; s && i < 8; i++) {
       const ref = (s.$ref as string | undefined) ?? ((s.allOf as Schema[] | undefined)?.[0]?.$ref as string | undefined);
       if (!ref) break;
       s = this.defs[ref.replace('#/components/schemas/', '')];
     }
+    this.resolvedCache = s;
     return s;
+  }
+
+  /** The schema after following `$ref`s (undefined when unknown). */
+  get resolvedSchema(): Schema | undefined {
+    return this.resolved();
+  }
+
+  /** The definition this node refers to (`io.k8s.api.core.v1.Container`), if it is a `$ref`. */
+  get definitionName(): string | undefined {
+    if (this.definitionCache === null) {
+      const ref = (this.schema?.$ref as string | undefined) ?? ((this.schema?.allOf as Schema[] | undefined)?.[0]?.$ref as string | undefined);
+      this.definitionCache = ref?.replace('#/components/schemas/', '');
+    }
+    return this.definitionCache;
   }
 
   /** True if nothing is known about this node (any value is accepted, lists are atomic). */
   get unknown(): boolean {
-    const s = this.resolved();
-    return !s || s['x-kubernetes-preserve-unknown-fields'] === true || (s.type === 'object' && !s.properties && !s.additionalProperties);
+    if (this.unknownCache === undefined) {
+      const s = this.resolved();
+      this.unknownCache = !s || s['x-kubernetes-preserve-unknown-fields'] === true || (s.type === 'object' && !s.properties && !s.additionalProperties);
+    }
+    return this.unknownCache;
   }
 
   /** `struct` (named properties), `map` (additionalProperties), `list`, or `scalar`. */
   get shape(): 'struct' | 'map' | 'list' | 'scalar' | 'unknown' {
+    if (this.shapeCache) return this.shapeCache;
     const s = this.resolved();
-    if (!s || this.unknown) return 'unknown';
-    if (s.type === 'array') return 'list';
-    if (s.properties) return 'struct';
-    if (s.additionalProperties) return 'map';
-    return 'scalar';
+    this.shapeCache = !s || this.unknown ? 'unknown' : s.type === 'array' ? 'list' : s.properties ? 'struct' : s.additionalProperties ? 'map' : 'scalar';
+    return this.shapeCache;
   }
 
   /** The child node for a struct field or map entry; undefined for a field a struct does not declare. */
   field(name: string): SchemaNode | undefined {
+    // Map entries (and anything under an unknown node) share one node; struct fields get one
+    // each. A name a struct does not declare is not remembered (clients choose those).
+    const key = this.shape === 'struct' ? name : '';
+    this.children ??= new Map();
+    const cached = this.children.get(key);
+    if (cached) return cached;
+    const n = this.childNode(name);
+    if (n) this.children.set(key, n);
+    return n;
+  }
+
+  private childNode(name: string): SchemaNode | undefined {
     const s = this.resolved();
     if (!s || this.unknown) return new SchemaNode(undefined, this.defs);
     const props = s.properties as Record<string, Schema> | undefined;
@@ -230,9 +297,11 @@ export class SchemaNode {
 
   /** The node of a list's items. */
   get items(): SchemaNode {
-    const s = this.resolved();
-    const it = s?.items as Schema | undefined;
-    return new SchemaNode(it, this.defs, it ?? {});
+    if (!this.itemsCache) {
+      const it = this.resolved()?.items as Schema | undefined;
+      this.itemsCache = new SchemaNode(it, this.defs, it ?? {});
+    }
+    return this.itemsCache;
   }
 
   /** `atomic`, `set` or `map` (keyed by `listMapKeys`); atomic when not declared. */

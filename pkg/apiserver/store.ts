@@ -28,9 +28,10 @@ import { groupVersion, objectKey, resourcePrefix, type ResourceInfo, type Resour
 import type { KubeList, KubeObject, WatchEvent } from '../api/types.js';
 import { CompactedError, KeyExistsError, KeyNotFoundError, RevisionMismatchError, type Backend, type KeyValue, type StorageEvent } from '../storage/types.js';
 import { matchesFields, parseFieldSelector, type FieldRequirement } from './fieldselector.js';
+import { checkTypes } from './fieldvalidation.js';
 import { FieldManager } from './managedfields.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch/patch.js';
-import { schemaNodeFor } from './schema.js';
+import { omitEmptyStatus, schemaNodeFor } from './schema.js';
 
 /** What an admission plugin sees. `store` lets it read other objects (never write). */
 export interface AdmissionRequest {
@@ -299,6 +300,8 @@ export class ObjectStore {
   }
 
   private withType(r: ResourceInfo, obj: KubeObject): KubeObject {
+    // A kind served in versions with different schemas is stored in one of them and converted.
+    if (r.conversion) return r.conversion.fromStorage(obj);
     // A custom resource is served under each served version of its CRD from one stored copy, its
     // apiVersion rewritten (the "None" conversion strategy). Decoded watch objects are shared
     // between watchers, so the rewrite is a shallow copy.
@@ -314,7 +317,7 @@ export class ObjectStore {
   /** Creates an object. Throws AlreadyExists, Invalid, BadRequest, NotFound (namespace), Forbidden. */
   async create(r: ResourceInfo, namespace: string | undefined, input: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     if (r.readOnly && !opts.system) throw forbidden(r.resource, input?.metadata?.name ?? '', `${r.resource} are read-only: they come from berth's catalogue`);
-    const obj = this.checkBody(r, namespace, input);
+    const obj = this.toStored(r, this.checkBody(r, namespace, input));
     const meta = obj.metadata;
     if (!meta.name && meta.generateName) meta.name = meta.generateName + (this.random ? randomSuffix(5, this.random) : randomSuffix());
     if (!meta.name) throw invalid(r.kind, '', [fieldRequired('metadata.name', 'name or generateName is required')], r.group || undefined);
@@ -329,7 +332,8 @@ export class ObjectStore {
     this.defaultAndValidate(r, obj);
     if (!opts.keepManagedFields) this.fields.recordWrite(r, undefined, obj, input.metadata?.managedFields, opts);
     await this.runAdmission({ operation: 'CREATE', resource: r, namespace: meta.namespace, name: meta.name, object: obj, store: this, dryRun: !!opts.dryRun });
-    if (opts.dryRun) return obj;
+    omitEmptyStatus(obj, schemaNodeFor(r));
+    if (opts.dryRun) return this.withType(r, obj);
     const key = objectKey(r, meta.namespace, meta.name);
     let kv: KeyValue;
     try {
@@ -343,7 +347,12 @@ export class ObjectStore {
     }
     obj.metadata.resourceVersion = String(kv.revision);
     await this.committed({ type: 'ADDED', resource: r, object: obj });
-    return obj;
+    return this.withType(r, obj);
+  }
+
+  /** The body in its stored version (unchanged unless the kind has `conversion`). */
+  private toStored(r: ResourceInfo, obj: KubeObject): KubeObject {
+    return r.conversion ? r.conversion.toStorage(obj) : obj;
   }
 
   /** Type and namespace checks shared by create and update; returns a copy to work on. */
@@ -357,6 +366,8 @@ export class ObjectStore {
       throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${gv})`);
     }
     if (obj.kind !== undefined && obj.kind !== r.kind) throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${r.kind})`);
+    // Values of the wrong JSON type are refused before anything defaults or validates them.
+    checkTypes(r, obj);
     obj.apiVersion = gv;
     obj.kind = r.kind;
     if (r.namespaced) {
@@ -416,8 +427,14 @@ export class ObjectStore {
   }
 
   private async updateFrom(r: ResourceInfo, namespace: string | undefined, name: string, kv: KeyValue, input: KubeObject, opts: WriteOptions): Promise<KubeObject> {
-    const current = this.withType(r, this.decode(kv));
-    const obj = this.checkBody(r, namespace, input);
+    if (!r.conversion) return this.updateStored(r, namespace, name, kv, input, opts);
+    return this.withType(r, await this.updateStored(r, namespace, name, kv, input, opts));
+  }
+
+  /** An update worked out on the stored form (the same as the served one unless the kind has `conversion`). */
+  private async updateStored(r: ResourceInfo, namespace: string | undefined, name: string, kv: KeyValue, input: KubeObject, opts: WriteOptions): Promise<KubeObject> {
+    const current = r.conversion ? this.decode(kv) : this.withType(r, this.decode(kv));
+    const obj = this.toStored(r, this.checkBody(r, namespace, input));
     if (obj.metadata.name !== undefined && obj.metadata.name !== name) {
       throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
     }
@@ -465,6 +482,7 @@ export class ObjectStore {
       if (opts.dryRun) return next;
       return this.removeNow(r, kv.key, current, Number(current.metadata.resourceVersion));
     }
+    omitEmptyStatus(next, schemaNodeFor(r));
     if (deepEqual(next, current)) return current;
     if (opts.dryRun) return next;
     let out: KeyValue;
@@ -514,7 +532,9 @@ export class ObjectStore {
           patched = this.fields.apply(r, current, this.appliedConfig(r, name, body), opts);
           break;
       }
-      if (!patched || typeof patched !== 'object' || !patched.metadata) throw badRequest('the patch produced an object without metadata');
+      // A patch that turned metadata into something else reads as Kubernetes's decoding error.
+      if (patched && typeof patched === 'object' && (typeof patched.metadata !== 'object' || patched.metadata === null || Array.isArray(patched.metadata))) checkTypes(r, patched);
+      if (!patched || typeof patched !== 'object' || !patched.metadata || typeof patched.metadata !== 'object' || Array.isArray(patched.metadata)) throw badRequest('the patch produced an object without metadata');
       const pinned = patched.metadata.resourceVersion !== undefined && patched.metadata.resourceVersion !== current.metadata.resourceVersion;
       if (!pinned) patched.metadata.resourceVersion = current.metadata.resourceVersion!;
       try {
@@ -541,6 +561,7 @@ export class ObjectStore {
     if (applied.metadata?.name !== undefined && applied.metadata.name !== name) {
       throw badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
     }
+    checkTypes(r, applied);
     return applied;
   }
 
@@ -616,6 +637,7 @@ export class ObjectStore {
       await this.runAdmission({ operation: 'DELETE', resource: r, namespace, name, oldObject: current, store: this, dryRun: !!opts.dryRun });
       if (opts.dryRun) return current;
       try {
+        if (r.conversion) return this.withType(r, await this.deleteOnce(r, kv, this.decode(kv), opts));
         return await this.deleteOnce(r, kv, current, opts);
       } catch (e) {
         if (e instanceof StatusError && e.reason === 'Conflict' && attempt < MAX_PATCH_RETRIES && !pre?.resourceVersion) continue;

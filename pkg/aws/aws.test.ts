@@ -7,7 +7,8 @@ import t from 'tap';
 import { VirtualClock } from '../clock/clock.js';
 import { createControlPlane } from '../controlplane/controlplane.js';
 import { MemoryBackend } from '../storage/memory/memory.js';
-import type { AwsHandle } from './index.js';
+import type { AwsHandle, LambdaCostReport } from './index.js';
+import { renderLambdaCost } from '../cli/cost.js';
 
 /** Runs a Python script with boto3 pointed at `url`, without blocking the event loop. */
 function python(script: string, url: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -76,4 +77,15 @@ print('sent')
   t.equal(cost.toFixed(12), '0.001200002000');
   t.ok(Math.abs(cost - Number(expectedE10) / 1e10) < 1e-18, `cost ${cost}`);
   t.equal(aws.lambda.lambdaCost(from - 10_000, from), 0, 'nothing before');
+  // What `berth cost` shows: the server's Lambda bill, by function.
+  const bill = (await (await fetch(`${url}/billing/v1/lambda`)).json()) as LambdaCostReport;
+  t.match(bill, { requests: 1000, gbSeconds: 60, byFunction: { billed: { requests: 1000, gbSeconds: 60 } } });
+  t.equal(bill.usd.toFixed(12), '0.001200002000');
+  t.equal(bill.requestUSD.toFixed(12), '0.000200000000');
+  const text = renderLambdaCost(bill);
+  t.match(text, /^Lambda \$0\.001200 for 1000 requests \(\$0\.000200\) and 60\.000 GB-s of duration \(\$0\.001000\)$/m);
+  t.match(text, /^billed\s+1000\s+60\.000\s+\$0\.001200$/m);
+  const bad = await fetch(`${url}/billing/v1/lambda?since=yesterday`);
+  t.equal(bad.status, 400);
+  t.match(await bad.json(), { reason: 'BadRequest', message: /invalid duration "yesterday"/ });
 });

@@ -211,7 +211,7 @@ async function applyOne(s: Session, io: IO, p: Planned, r: ResourceInfo, dryRun:
   const t = s.client.transport;
   const live = await getLive(s, r, p.namespace, p.name);
   if (!live) {
-    await t.create(r, p.namespace, p.obj, { dryRun, fieldManager: 'kubectl-client-side-apply' });
+    await t.create(r, p.namespace, p.obj, { dryRun, fieldManager: 'kubectl-client-side-apply', fieldValidation: 'Strict' });
     return 'created';
   }
   if (!dryRun && live.metadata.annotations?.[LAST_APPLIED] === undefined) {
@@ -221,7 +221,7 @@ async function applyOne(s: Session, io: IO, p: Planned, r: ResourceInfo, dryRun:
   }
   const patch = computePatch(p.obj, live);
   if (Object.keys(patch).length === 0) return 'unchanged';
-  await t.patch(r, p.namespace, p.name, 'merge', patch, { dryRun, fieldManager: 'kubectl-client-side-apply' });
+  await t.patch(r, p.namespace, p.name, 'merge', patch, { dryRun, fieldManager: 'kubectl-client-side-apply', fieldValidation: 'Strict' });
   return 'configured';
 }
 

@@ -2,9 +2,13 @@
  * `berth cost [--since T] [-o json]`: the bill so far, as the server computes it from its ledger
  * on its own clock (`GET /billing/v1/cost`): by purchase option, instance type, Auto Scaling
  * group, namespace, workload and instance, with the effective rate and what the same usage would
- * cost On-Demand. `--since` takes a duration back from the cluster's now (`2h`, `30m`) or a time
- * (RFC 3339). `-o json` prints the CostReport, the same `cost` shape `berth simulate` gives.
+ * cost On-Demand; then Lambda's requests and GB-seconds by function (`GET /billing/v1/lambda`,
+ * when the server runs Lambda). `--since` takes a duration back from the cluster's now (`2h`,
+ * `30m`) or a time (RFC 3339); without it the bill runs from the first billable moment (the
+ * earliest run, reservation or plan). `-o json` prints the CostReport, the same `cost` shape `berth
+ * simulate` gives, with Lambda's bill under `lambda`.
  */
+import type { LambdaCostReport } from '../aws/lambda/cost.js';
 import type { CostLine, CostReport } from '../cloud/bill.js';
 import { PURCHASE_OPTIONS } from '../cloud/types.js';
 import { CliError } from './errors.js';
@@ -65,9 +69,33 @@ export async function runCost(s: Session, io: IO, opts: { since?: string; output
   const output = checkOutput(opts.output, ['', 'json']);
   if (opts.since !== undefined && !opts.since.trim()) throw new CliError('--since needs a duration (2h, 30m) or a time (2026-01-01T00:00:00Z)');
   const report = (await s.transport.call('GET', '/billing/v1/cost', { query: opts.since ? { since: opts.since } : {} })) as CostReport;
+  const lambda = await lambdaBill(s, opts.since);
   if (output === 'json') {
-    io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    io.stdout(`${JSON.stringify(lambda ? { ...report, lambda } : report, null, 2)}\n`);
     return;
   }
-  io.stdout(renderCost(report));
+  io.stdout(renderCost(report) + (lambda ? renderLambdaCost(lambda) : ''));
+}
+
+/** Lambda's bill from `GET /billing/v1/lambda`, or undefined when the server runs no Lambda. */
+async function lambdaBill(s: Session, since: string | undefined): Promise<LambdaCostReport | undefined> {
+  try {
+    return (await s.transport.call('GET', '/billing/v1/lambda', { query: since ? { since } : {} })) as LambdaCostReport;
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 404) return undefined;
+    throw e;
+  }
+}
+
+/** USD with six decimals: Lambda's bills are fractions of a cent. */
+function micro(usd: number): string {
+  return `$${usd.toFixed(6)}`;
+}
+
+/** Lambda's part of the bill (nothing when no function ran in the window): requests plus GB-seconds, by function. */
+export function renderLambdaCost(l: LambdaCostReport): string {
+  if (!l.requests) return '';
+  let out = `\nLambda ${micro(l.usd)} for ${l.requests} request${l.requests === 1 ? '' : 's'} (${micro(l.requestUSD)}) and ${l.gbSeconds.toFixed(3)} GB-s of duration (${micro(l.durationUSD)})\n`;
+  out += section('FUNCTION', ['REQUESTS', 'GB-SECONDS', 'USD'], Object.entries(l.byFunction).map(([name, u]) => [name, String(u.requests), u.gbSeconds.toFixed(3), micro(u.usd)]));
+  return out;
 }

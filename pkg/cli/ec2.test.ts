@@ -121,7 +121,7 @@ t.test('run, describe, stop, start and terminate instances; the bill', async (t)
   t.same(Object.keys(bill.byPurchaseOption), ['on-demand', 'spot', 'reserved', 'savings-plan', 'dedicated-host']);
   t.equal(bill.byInstanceType['c5.large']!.usd, bill.totalUSD);
   r = await run(['cost']);
-  t.match(r.stdout, /^Bill from 1970-01-01T00:00:00Z to 2026-01-01T00:02:00Z \(cluster time\)\nTotal \$0\.0028 for 0\.01 instance-hours/);
+  t.match(r.stdout, /^Bill from 2026-01-01T00:00:30Z to 2026-01-01T00:02:00Z \(cluster time\)\nTotal \$0\.0028 for 0\.01 instance-hours/);
   t.match(r.stdout, /PURCHASE-OPTION\s+USD\non-demand\s+\$0\.0028\nspot\s+\$0\.0000/);
   t.match(r.stdout, /INSTANCE-TYPE\s+INSTANCE-HOURS\s+USD\s+EFFECTIVE\/H\s+ON-DEMAND-EQUIVALENT\nc5\.large\s+0\.01\s+\$0\.0028/);
   r = await run(['cost', '--since', '30s', '-o', 'json']);

@@ -12,6 +12,7 @@ import { errorLine, ReportedError } from './errors.js';
 import { runCost } from './cost.js';
 import { runAllocateHosts, runCreateFleet, runDescribeHosts, runDescribeInstances, runDescribeSpotPriceHistory, runReleaseHosts, runRunInstances, runSendSpotInterruption, runStateChange, type RunInstancesOptions } from './ec2.js';
 import { runFleet } from './fleet.js';
+import { runTopNodes, runTopPods } from './top.js';
 import { runGet } from './get.js';
 import { runExec } from './exec.js';
 import { runImageImport } from './image.js';
@@ -206,6 +207,23 @@ export function buildProgram(io: IO): Command {
     .option('--no-namespaced', 'only cluster-wide kinds')
     .action(act(async (s, _args, o) => runApiResources(s(), io, o.namespaced === undefined ? {} : { namespaced: o.namespaced as boolean })));
 
+  const top = program.command('top').description('resource usage of pods or nodes (metrics.k8s.io), and load balancer traffic per pod');
+  for (const what of ['pods', 'nodes'] as const) {
+    top
+      .command(what)
+      .alias(what === 'pods' ? 'pod' : 'node')
+      .description(what === 'pods' ? 'cpu and memory of each pod; requests, open requests and p99 latency of load balancer targets' : 'cpu and memory of each node, and their share of allocatable')
+      .option('-l, --selector <selector>', 'label selector')
+      .option('-A, --all-namespaces', 'across all namespaces')
+      .option('--sort-by <field>', 'cpu or memory')
+      .action(
+        act(async (s, _args, o) => {
+          const opts = { allNamespaces: !!o.allNamespaces, ...(o.selector ? { selector: o.selector as string } : {}), ...(o.sortBy ? { sortBy: o.sortBy as string } : {}) };
+          return what === 'pods' ? runTopPods(s(), io, opts) : runTopNodes(s(), io, opts);
+        }),
+      );
+  }
+
   program
     .command('fleet')
     .description('the simulated fleet at a glance: nodes, their fill, and what they cost')
@@ -327,6 +345,66 @@ export function buildProgram(io: IO): Command {
           ...(o.events !== undefined ? { events: o.events as string } : {}),
           ...(o.output !== undefined ? { output: o.output as string } : {}),
         });
+      }),
+    );
+
+  // The scheduler's commands (pkg/scheduler/cli.ts), loaded on use.
+  const bench = program.command('bench').description('benchmarks run in this process');
+  bench
+    .command('scheduler')
+    .description('place generated pods on a generated fleet through the real scheduler code; prints JSON figures')
+    .option('--nodes <n>', 'nodes in the fleet', '1000')
+    .option('--pods <n>', 'pods to place', '10000')
+    .option('--workload <kind>', 'resources or mixed', 'resources')
+    .option('--seed <n>', 'seed of the generated cluster and workload', '1')
+    .option('--algorithm <name>', 'berth or kube-baseline', 'berth')
+    .option('--instance-types <types>', 'comma-separated instance types of the fleet (default: a mix of m6i, c6i, r6i, m7g, c7g, r7g)')
+    .option('--fill <share>', "total requests as a share of the fleet's allocatable", '0.85')
+    .option('--json <file>', 'also write the result to this file')
+    .action(
+      act(async (_s, _args, o) => {
+        const { runBenchScheduler } = await import('../scheduler/cli.js');
+        runBenchScheduler(io, o as Record<string, string>);
+      }),
+    );
+  // The control plane end to end (pkg/controlplane/bench-e2e.ts), loaded on use.
+  bench
+    .command('e2e')
+    .description('a server with N simulated nodes; one Deployment of R replicas through the HTTP API; time until every pod is bound and Running; prints JSON')
+    .option('--nodes <n>', 'simulated nodes', '1000')
+    .option('--replicas <n>', 'replicas of the Deployment', '10000')
+    .option('--store <store>', 'memory, sqlite (a fresh file) or etcd://host:port[,host:port…]', 'sqlite')
+    .option('--time-scale <x>', 'cluster seconds per real second for the simulated runtime\'s waits', '1000')
+    .option('--json <file>', 'also write the result to this file')
+    .action(
+      act(async (_s, _args, o) => {
+        const { runBenchE2e } = await import('../controlplane/bench-e2e.js');
+        await runBenchE2e({ out: (s) => io.stdout(s) }, o as Record<string, string>);
+      }),
+    );
+  // Karpenter's planner (pkg/karpenter/bench.ts), loaded on use.
+  bench
+    .command('provisioner')
+    .description('plan the cheapest new nodes for generated pending pods over the instance-type catalogue; prints JSON figures')
+    .option('--pods <n>', 'pending pods', '10000')
+    .option('--instance-types <n>', '"all" (the catalogue) or a number of types (beyond the catalogue: synthetic ones)', 'all')
+    .option('--seed <n>', 'seed of the generated pods', '1')
+    .option('--json <file>', 'also write the result to this file')
+    .action(
+      act(async (_s, _args, o) => {
+        const { runBenchProvisioner } = await import('../karpenter/bench.js');
+        await runBenchProvisioner(io, o as Record<string, string>);
+      }),
+    );
+  program
+    .command('explain')
+    .description('why a pod is on its node (top nodes with each plugin\'s score), or why it is not scheduled')
+    .argument('<args...>', 'pod NAME')
+    .option('-o, --output <format>', 'json')
+    .action(
+      act(async (s, args, o) => {
+        const { runExplain } = await import('../scheduler/cli.js');
+        await runExplain(s, io, args, o.output as string | undefined);
       }),
     );
 

@@ -139,7 +139,7 @@ export class HttpTransport implements Transport {
   }
 
   private writeQuery(opts: WriteOptions): Record<string, unknown> {
-    return { ...(opts.dryRun ? { dryRun: 'All' } : {}), ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}), ...(opts.force ? { force: 'true' } : {}) };
+    return { ...(opts.dryRun ? { dryRun: 'All' } : {}), ...(opts.fieldManager ? { fieldManager: opts.fieldManager } : {}), ...(opts.force ? { force: 'true' } : {}), ...(opts.fieldValidation ? { fieldValidation: opts.fieldValidation } : {}) };
   }
 
   async create(r: ResourceInfo, namespace: string | undefined, obj: KubeObject, opts: WriteOptions): Promise<KubeObject> {

@@ -77,12 +77,12 @@ export function loadKubeconfig(path: string, context?: string): ResolvedKubeconf
 }
 
 /** The kubeconfig berth writes for a server at `url`. Plain http needs `insecure-skip-tls-verify` for client-node. */
-export function renderKubeconfig(url: string, name = 'berth', token?: string): string {
+export function renderKubeconfig(url: string, name = 'berth', token?: string, caPem?: string): string {
   const doc = {
     apiVersion: 'v1',
     kind: 'Config',
     'current-context': name,
-    clusters: [{ name, cluster: { server: url, ...(url.startsWith('http:') ? { 'insecure-skip-tls-verify': true } : {}) } }],
+    clusters: [{ name, cluster: { server: url, ...(caPem ? { 'certificate-authority-data': Buffer.from(caPem).toString('base64') } : url.startsWith('http:') ? { 'insecure-skip-tls-verify': true } : {}) } }],
     contexts: [{ name, context: { cluster: name, user: name, namespace: 'default' } }],
     users: [{ name, user: token ? { token } : {} }],
     preferences: {},

@@ -29,6 +29,8 @@ export interface WriteOptions {
   fieldManager?: string;
   subresource?: 'status' | 'scale';
   force?: boolean;
+  /** Unknown or duplicate fields: `Strict` fails the write (what kubectl sends by default), `Warn` warns, `Ignore` drops them. Over HTTP only. */
+  fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
 }
 
 export interface DeleteOptions {

@@ -36,6 +36,23 @@ function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void
   });
 }
 
+/** setTimeout's largest delay (2^31 − 1 ms, about 24.8 days); Node fires a longer one after 1 ms. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * A real timer of `delayMs` (wall milliseconds) that may be longer than setTimeout allows: it
+ * waits in steps of at most MAX_TIMEOUT_MS. Returns its cancel function.
+ */
+function longTimeout(delayMs: number, fn: () => void): () => void {
+  let h: NodeJS.Timeout;
+  const arm = (left: number): void => {
+    h = setTimeout(left > MAX_TIMEOUT_MS ? () => arm(left - MAX_TIMEOUT_MS) : fn, Math.min(Math.max(0, left), MAX_TIMEOUT_MS));
+    h.unref?.();
+  };
+  arm(delayMs);
+  return () => clearTimeout(h);
+}
+
 /** Wall-clock time. */
 export class RealClock implements Clock {
   now(): number {
@@ -43,9 +60,7 @@ export class RealClock implements Clock {
   }
 
   setTimer(ms: number, fn: () => void): () => void {
-    const h = setTimeout(fn, Math.max(0, ms));
-    h.unref?.();
-    return () => clearTimeout(h);
+    return longTimeout(ms, fn);
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -82,9 +97,7 @@ export class ScaledClock implements Clock {
   }
 
   setTimer(ms: number, fn: () => void): () => void {
-    const h = setTimeout(fn, Math.max(0, ms / this.scale));
-    h.unref?.();
-    return () => clearTimeout(h);
+    return longTimeout(ms / this.scale, fn);
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -25,7 +25,7 @@
  */
 import { isAlreadyExists, isNotFound } from '../api/errors.js';
 import { controllerRef, deepEqual, ownerRef } from '../api/meta.js';
-import { parseTime } from '../clock/clock.js';
+import { parseTime, rfc3339 } from '../clock/clock.js';
 import { Kinds } from '../client/client.js';
 import type { Controller, Manager, ReconcileContext, Reconciler } from '../runtime/manager.js';
 import { controllerFor } from '../runtime/manager.js';
@@ -36,6 +36,11 @@ import type { SpotMarket } from './spot-market.js';
 import {
   GROUP_NAME_LABEL,
   launchTemplateNodeLabels,
+  MAX_ACTIVITIES,
+  PROTECTED_FROM_SCALE_IN_ANNOTATION,
+  SCALING_CAUSE_ANNOTATION,
+  TERMINATE_FIRST_ANNOTATION,
+  type ScalingActivity,
   newInstanceId,
   type AutoScalingGroup,
   type AutoScalingGroupStatus,
@@ -111,7 +116,7 @@ export class AutoScalingGroupController implements Reconciler {
     return { controller, reconciler };
   }
 
-  async reconcile(ctx: ReconcileContext, name: string): Promise<void> {
+  async reconcile(ctx: ReconcileContext, name: string): Promise<{ requeueAfter?: number } | void> {
     const asg = await ctx.client.tryGet<AutoScalingGroup>(Kinds.AutoScalingGroup, name);
     if (!asg) return this.deleteOrphans(ctx, name);
     // A group being deleted only waits: the garbage collector (or deleteOrphans) ends its instances.
@@ -119,14 +124,27 @@ export class AutoScalingGroupController implements Reconciler {
     const now = ctx.clock.now();
     const zones = asg.spec.availabilityZones;
     const desired = asg.spec.desiredCapacity ?? asg.spec.minSize;
+    const activities: ScalingActivity[] = [];
+    this.activities = activities;
+    this.cause = { asg, desired, counted: 0, now };
+    const graceMs = (asg.spec.healthCheckGracePeriod ?? 0) * 1000;
+    let requeueAfter: number | undefined;
 
     const counting: Instance[] = [];
     const replace: Instance[] = [];
     for (const c of this.members(asg)) {
       if (c.lifecycle === undefined || c.lifecycle === 'Terminating') continue;
-      if (c.health === 'Unhealthy' || !zones.includes(c.inst.spec.availabilityZone)) replace.push(c.inst);
+      let unhealthy = c.health === 'Unhealthy';
+      // The health-check grace period: an instance that launched less than that long ago is not yet checked.
+      const launched = parseTime(c.inst.status?.launchTime);
+      if (unhealthy && graceMs > 0 && !Number.isNaN(launched) && now - launched < graceMs) {
+        unhealthy = false;
+        requeueAfter = Math.min(requeueAfter ?? Infinity, launched + graceMs - now);
+      }
+      if (unhealthy || !zones.includes(c.inst.spec.availabilityZone)) replace.push(c.inst);
       else counting.push(c.inst);
     }
+    this.cause.counted = counting.length;
 
     const mixed = asg.spec.mixedInstancesPolicy;
     const dist = mixed?.instancesDistribution ?? {};
@@ -135,12 +153,26 @@ export class AutoScalingGroupController implements Reconciler {
     const victims = [...replace];
     let launches = 0;
     if (counting.length > desired) {
-      const member = (i: Instance): Member => ({ instanceId: i.metadata.name!, zone: i.spec.availabilityZone, launchTime: parseTime(i.status?.launchTime), outdated: outdated(i, asg) });
+      const types = groupInstanceTypes(asg);
+      const lowestPrice = dist.onDemandAllocationStrategy === 'lowest-price' || dist.spotAllocationStrategy === 'lowest-price';
+      const allocationRank = (i: Instance): number => (lowestPrice ? (this.opts.catalog?.get(i.spec.instanceType)?.onDemandUsdPerHour ?? 0) : types.indexOf(i.spec.instanceType));
+      const member = (i: Instance): Member => ({ instanceId: i.metadata.name!, zone: i.spec.availabilityZone, launchTime: parseTime(i.status?.launchTime), outdated: outdated(i, asg), allocationRank: allocationRank(i) });
       const byId = new Map(counting.map((i) => [i.metadata.name!, i]));
-      const excess = counting.length - desired;
+      let excess = counting.length - desired;
+      // TerminateInstanceInAutoScalingGroup: the instances asked for go first, whatever the policy.
+      const first = new Set((asg.metadata.annotations?.[TERMINATE_FIRST_ANNOTATION] ?? '').split(',').map((x) => x.trim()));
+      for (const i of counting) {
+        if (excess > 0 && first.has(i.metadata.name!)) {
+          victims.push(i);
+          excess--;
+        }
+      }
+      // Instances protected from scale-in are never picked by the policy.
+      const pickable = counting.filter((i) => !victims.includes(i) && i.metadata.annotations?.[PROTECTED_FROM_SCALE_IN_ANNOTATION] !== 'true');
+      excess = Math.min(excess, pickable.length);
       // The market above its share goes first (all one market without a mixed policy).
-      const od = counting.filter((i) => !isSpot(i));
-      const spot = counting.filter(isSpot);
+      const od = pickable.filter((i) => !isSpot(i));
+      const spot = pickable.filter(isSpot);
       const fromOd = Math.min(excess, Math.max(0, od.length - odTarget), od.length);
       const fromSpot = Math.min(excess - fromOd, spot.length);
       const rest = excess - fromOd - fromSpot;
@@ -148,10 +180,20 @@ export class AutoScalingGroupController implements Reconciler {
         [od, fromOd + rest],
         [spot, fromSpot],
       ] as const) {
-        if (n > 0) for (const m of terminationOrder(zones, pool.map(member), n, now)) victims.push(byId.get(m.instanceId)!);
+        if (n > 0) for (const m of terminationOrder(zones, pool.map(member), n, now, asg.spec.terminationPolicies)) victims.push(byId.get(m.instanceId)!);
       }
     } else {
       launches = desired - counting.length;
+      // AZ rebalancing: a group at its size with every instance in service but zones uneven by more
+      // than one launches one in the smallest zone first; the next reconcile's scale-in then
+      // terminates one from the largest (EC2 Auto Scaling launches before it terminates).
+      if (launches === 0 && replace.length === 0 && counting.every((i) => classifyInstance(i).lifecycle === 'InService') && desired < asg.spec.maxSize + Math.max(1, Math.floor(asg.spec.maxSize / 10))) {
+        const counts = zones.map((z) => counting.filter((i) => i.spec.availabilityZone === z).length);
+        if (counting.length && Math.max(...counts) - Math.min(...counts) > 1) {
+          launches = 1;
+          this.cause.rebalance = true;
+        }
+      }
     }
 
     for (const v of victims) await this.terminate(ctx, asg, v);
@@ -190,7 +232,28 @@ export class AutoScalingGroupController implements Reconciler {
       await this.launch(ctx, asg, zone, pick.instanceType, spot);
     }
 
-    await this.writeStatus(ctx, asg, desired);
+    await this.writeStatus(ctx, asg, desired, activities);
+    return requeueAfter !== undefined ? { requeueAfter } : undefined;
+  }
+
+  /** The activities of the reconcile in progress, and what their causes quote. */
+  private activities: ScalingActivity[] = [];
+  private cause: { asg: AutoScalingGroup; desired: number; counted: number; now: number; rebalance?: boolean } | undefined;
+
+  /** AWS's wording of why an activity happened. */
+  private causeText(launch: boolean, unhealthy: boolean): string {
+    const c = this.cause!;
+    const at = `At ${rfc3339(c.now).replace(/\.\d+Z$/, 'Z')}`;
+    const why = c.asg.metadata.annotations?.[SCALING_CAUSE_ANNOTATION];
+    if (unhealthy) return `${at} an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped.`;
+    if (c.rebalance) return `${at} instances were launched to balance instances in zones ${c.asg.spec.availabilityZones.join(' ')} with other zones.`;
+    const change = launch ? `increasing the capacity from ${c.counted} to ${c.desired}` : `shrinking the capacity from ${c.counted} to ${c.desired}`;
+    // As AWS's activity history: the trigger's sentence (from whoever changed the desired capacity), then the group's.
+    return `${why ? `${why} ` : ''}${at} an instance was ${launch ? 'started' : 'taken out of service'} in response to a difference between desired and actual capacity, ${change}.`;
+  }
+
+  private record(description: string, cause: string, statusCode: ScalingActivity['statusCode']): void {
+    this.activities.push({ description, cause, startTime: rfc3339(this.cause!.now), statusCode });
   }
 
   /** The group's instances (owned by this very group), with their lifecycle and health. */
@@ -209,7 +272,12 @@ export class AutoScalingGroupController implements Reconciler {
       const inst: Instance = {
         apiVersion: Kinds.Instance.apiVersion,
         kind: Kinds.Instance.kind,
-        metadata: { name: id, labels: { [GROUP_NAME_LABEL]: group }, ownerReferences: [ownerRef(asg)] },
+        metadata: {
+          name: id,
+          labels: { [GROUP_NAME_LABEL]: group },
+          ownerReferences: [ownerRef(asg)],
+          ...(asg.spec.newInstancesProtectedFromScaleIn ? { annotations: { [PROTECTED_FROM_SCALE_IN_ANNOTATION]: 'true' } } : {}),
+        },
         spec: {
           instanceType,
           availabilityZone: zone,
@@ -222,11 +290,13 @@ export class AutoScalingGroupController implements Reconciler {
       try {
         this.instances.wrote(await ctx.client.create(inst));
         ctx.recorder.event(asg, 'Normal', 'Launching', `Launching a new EC2 instance: ${id}${spot ? ` (Spot, ${instanceType})` : asg.spec.mixedInstancesPolicy ? ` (On-Demand, ${instanceType})` : ''}`);
+        this.record(`Launching a new EC2 instance: ${id}`, this.causeText(true, false), 'Successful');
         return;
       } catch (e) {
         // A clash of random ids: draw another.
         if (isAlreadyExists(e) && attempt < 3) continue;
         ctx.recorder.event(asg, 'Warning', 'FailedLaunch', `Launching a new EC2 instance failed: ${(e as Error).message}`);
+        this.record(`Launching a new EC2 instance. Status Reason: ${(e as Error).message}`, this.causeText(true, false), 'Failed');
         throw e;
       }
     }
@@ -238,13 +308,14 @@ export class AutoScalingGroupController implements Reconciler {
       const out = await ctx.client.patch<Instance>(Kinds.Instance, id, undefined, 'merge', { spec: { state: 'terminated' } });
       this.instances.wrote(out);
       ctx.recorder.event(asg, 'Normal', 'Terminating', `Terminating EC2 instance: ${id}`);
+      this.record(`Terminating EC2 instance: ${id}`, this.causeText(false, classifyInstance(inst).health === 'Unhealthy'), 'Successful');
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
   }
 
   /** Writes the status whole when it changed. This controller is its only writer. */
-  private async writeStatus(ctx: ReconcileContext, asg: AutoScalingGroup, desired: number): Promise<void> {
+  private async writeStatus(ctx: ReconcileContext, asg: AutoScalingGroup, desired: number, activities: ScalingActivity[] = []): Promise<void> {
     const instances: GroupInstance[] = [];
     for (const c of this.members(asg)) {
       if (!c.lifecycle) continue;
@@ -255,6 +326,7 @@ export class AutoScalingGroupController implements Reconciler {
         instanceType: c.inst.spec.instanceType,
         healthStatus: c.health,
         ...(c.inst.spec.instanceMarketOptions?.marketType === 'spot' ? { instanceLifecycle: 'spot' as const } : {}),
+        ...(c.inst.metadata.annotations?.[PROTECTED_FROM_SCALE_IN_ANNOTATION] === 'true' ? { protectedFromScaleIn: true } : {}),
       });
     }
     instances.sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
@@ -263,6 +335,8 @@ export class AutoScalingGroupController implements Reconciler {
       desiredCapacity: desired,
       instances,
     };
+    const history = [...(asg.status?.activities ?? []), ...activities].slice(-MAX_ACTIVITIES);
+    if (history.length) status.activities = history;
     if (deepEqual(status, asg.status)) return;
     const obj: AutoScalingGroup = { ...asg, metadata: { ...asg.metadata }, status };
     delete obj.metadata.resourceVersion;

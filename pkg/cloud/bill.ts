@@ -196,7 +196,7 @@ function sortedRecord<T>(m: Record<string, T>): Record<string, T> {
 }
 
 /** The start of a reservation or plan: `spec.start`, else its creation time; NaN if neither parses. */
-function termStart(o: { spec: { start?: string }; metadata: { creationTimestamp?: string } }): number {
+export function termStart(o: { spec: { start?: string }; metadata: { creationTimestamp?: string } }): number {
   const s = parseTime(o.spec.start);
   return Number.isNaN(s) ? parseTime(o.metadata.creationTimestamp) : s;
 }
@@ -239,6 +239,7 @@ export function computeBill(input: BillInput): CostReport {
   }
 
   // 1. Reservations and plans (applied hour by hour below: they bill even with no usage).
+  const commitments: Commitment[] = [];
   const ris = (input.reservedInstances ?? [])
     .map((ri) => {
       const info = catalog.get(ri.spec.instanceType);
@@ -317,7 +318,6 @@ export function computeBill(input: BillInput): CostReport {
 
   const buckets: Record<PurchaseOption, number> = { 'on-demand': 0, spot: 0, reserved: 0, 'savings-plan': 0, 'dedicated-host': 0 };
   let unallocated = 0;
-  const commitments: Commitment[] = [];
 
   const hours = new Set<number>(byHour.keys());
   for (const x of [...ris, ...sps]) {

@@ -268,6 +268,43 @@ t.test('a Dedicated Host for exactly one hour costs its hourly rate', async (t) 
   t.match(b.byDedicatedHost[host.metadata.name!], { usd: 5.0688, hostHours: 1, instanceFamily: 'm5' });
 });
 
+t.test('host affinity: a restart goes back to its host if there is room, else moves; with affinity host it waits', async (t) => {
+  const s = await setup(t);
+  const newHost = async (): Promise<string> => {
+    const h = await s.client.create<DedicatedHost>({ apiVersion: 'ec2.berth.dev/v1', kind: 'DedicatedHost', metadata: { generateName: 'h-' }, spec: { instanceFamily: 'm5', availabilityZone: 'us-east-1a', autoPlacement: 'on' } });
+    await s.settle();
+    return h.metadata.name!;
+  };
+  const hostOf = async (id: string): Promise<string | undefined> => (await s.get(id)).status!.hostId;
+  const h1 = await newHost(); // 96 vCPUs: two m5.12xlarge (48 each) fill it
+  const [A, Z, B, C] = ['i-0000000000000b001', 'i-0000000000000b002', 'i-0000000000000b003', 'i-0000000000000b004'];
+  await s.create(A, { instanceType: 'm5.12xlarge', tenancy: 'host' });
+  await s.create(Z, { instanceType: 'm5.12xlarge', tenancy: 'host', affinity: 'host' });
+  t.same([await hostOf(A), await hostOf(Z)], [h1, h1]);
+  await s.at(MIN);
+  await s.setState(A, 'stopped');
+  await s.setState(Z, 'stopped');
+  await s.at(2 * MIN); // both stopped: the host has room again
+  await s.create(B, { instanceType: 'm5.12xlarge', tenancy: 'host' });
+  await s.create(C, { instanceType: 'm5.12xlarge', tenancy: 'host' });
+  t.same([await hostOf(B), await hostOf(C)], [h1, h1], 'the new instances fill the host');
+  const h2 = await newHost();
+  await s.setState(A, 'running');
+  t.match((await s.get(A)).status, { state: 'pending', hostId: h2 }, 'no affinity: started on the host with room');
+  await s.setState(Z, 'running');
+  t.match((await s.get(Z)).status, { state: 'stopped', hostId: h1 }, 'affinity host: not started while its host is full');
+  const events = (await s.client.list<KubeObject & { reason?: string; message?: string; involvedObject?: { name?: string } }>(Kinds.Event, { namespace: 'default' })).items;
+  t.ok(
+    events.some((e) => e.involvedObject?.name === Z && e.reason === 'InsufficientHostCapacity' && e.message === `Insufficient capacity on the Dedicated Host ${h1} to start m5.12xlarge.`),
+    'a Warning says why',
+  );
+  await s.setState(B, 'terminated'); // at 0:02:00; room on h1 once B has shut down, at 0:02:05
+  await s.at(3 * MIN - SEC);
+  t.match((await s.get(Z)).status, { state: 'stopped' }, 'the start is tried again a minute after it was refused…');
+  await s.at(3 * MIN);
+  t.match((await s.get(Z)).status, { state: 'pending', hostId: h1 }, '…and then goes through, on its own host');
+});
+
 t.test('Dedicated Instances: the Dedicated rate and the per-Region fee', async (t) => {
   const s = await setup(t);
   await s.at(HOUR - 30 * SEC);

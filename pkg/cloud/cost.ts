@@ -11,7 +11,7 @@ import type { KubeObject } from '../api/types.js';
 import type { ApiServer } from '../apiserver/index.js';
 import type { Clock } from '../clock/clock.js';
 import { Client, Kinds } from '../client/client.js';
-import { computeBill, type CostReport } from './bill.js';
+import { computeBill, termStart, type CostReport } from './bill.js';
 import { BillingKinds, type DedicatedHost, type ReservedInstance, type SavingsPlan, type UsageRecord } from './billing-types.js';
 import { catalog as defaultCatalog, type Catalog } from './catalog.js';
 import { SpotMarket } from './spot-market.js';
@@ -50,6 +50,12 @@ export interface CostReportOptions {
   catalog?: Catalog;
   /** The Spot market's seed (default: read from the API). */
   seed?: number;
+  /**
+   * Start the window no earlier than the first billable moment (the earliest usage interval,
+   * reservation or plan term): "the bill so far" then reads from when the account was first used
+   * rather than from `fromMs` (the route passes 0). The amounts are the same either way.
+   */
+  fromFirstUse?: boolean;
 }
 
 async function listAll<T extends KubeObject>(client: Client, ref: { apiVersion: string; kind: string }): Promise<T[]> {
@@ -76,6 +82,15 @@ export async function costReport(client: Client, fromMs: number, toMs: number, o
     listAll<SavingsPlan>(client, BillingKinds.SavingsPlan),
     listAll<DedicatedHost>(client, BillingKinds.DedicatedHost),
   ]);
+  if (opts.fromFirstUse) {
+    let first = toMs;
+    for (const r of records) first = Math.min(first, r.spec.startMs);
+    for (const c of [...reservedInstances, ...savingsPlans]) {
+      const start = termStart(c);
+      if (!Number.isNaN(start)) first = Math.min(first, start);
+    }
+    fromMs = Math.max(fromMs, first);
+  }
   return computeBill({ records, reservedInstances, savingsPlans, hosts, catalog, market: new SpotMarket(seed, catalog), fromMs, toMs });
 }
 
@@ -113,7 +128,10 @@ export function parseTimeArgument(text: string, now: number): number {
   return now - parseDurationMs(text);
 }
 
-/** The route `GET /billing/v1/cost?since=…|from=…&to=…`: the bill on the server's clock. */
+/**
+ * The route `GET /billing/v1/cost?since=…|from=…&to=…`: the bill on the server's clock, up to now
+ * by default; without `since` or `from`, from the first billable moment.
+ */
 export function costRoute(api: ApiServer, clock: Clock, catalog: Catalog): FastifyPluginAsync {
   return async (app) => {
     app.get('/billing/v1/cost', async (req, reply) => {
@@ -124,7 +142,7 @@ export function costRoute(api: ApiServer, clock: Clock, catalog: Catalog): Fasti
         const from = q.since ? parseTimeArgument(q.since, now) : q.from ? parseTimeArgument(q.from, now) : 0;
         if (to > now) throw new TimeArgumentError(`"to" is in the future: the bill so far ends at the cluster's now, ${new Date(now).toISOString()}`);
         if (from > to) throw new TimeArgumentError(`the window starts (${new Date(from).toISOString()}) after it ends (${new Date(to).toISOString()})`);
-        return await costReport(new Client(api.transport), from, to, { catalog });
+        return await costReport(new Client(api.transport), from, to, { catalog, fromFirstUse: !q.since && !q.from });
       } catch (e) {
         if (e instanceof TimeArgumentError) {
           return reply.code(400).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: 'BadRequest', code: 400 });

@@ -79,8 +79,11 @@ export function pickSpotPool(strategy: SpotAllocationStrategy, pools: readonly P
   const byCapacity = (a: Pool, b: Pool): number => capacity(b) - capacity(a) || byPrice(a, b);
   const ranked = [...candidates].sort(byCapacity);
   if (strategy === 'capacity-optimized') return ranked[0];
+  // The band below the best pool's spare capacity; the model's spare capacity goes below zero once
+  // many instances sit in every pool, and the band must then still hold the best pool.
   const top = capacity(ranked[0]!);
-  return ranked.filter((p) => capacity(p) >= top * HIGH_CAPACITY_BAND).sort(byPrice)[0];
+  const floor = top - Math.abs(top) * (1 - HIGH_CAPACITY_BAND);
+  return ranked.filter((p) => capacity(p) >= floor).sort(byPrice)[0];
 }
 
 /** The pools of a set of instance types in a set of zones, in override order. */

@@ -48,6 +48,7 @@ export { parseCsv, parseCsvRecords, CsvError } from './csv.js';
 export { instanceTypeObject, instanceTypeLabels, seedInstanceTypes, familyGeneration, type InstanceTypeSpec, type InstanceTypeObject } from './instancetypes.js';
 export { InstanceController, nodeForInstance, userInitiated, isSpot, tenancyOf, SPOT_TERMINATION_REASON, SPOT_SHUTDOWN_REASON, INTERNAL_ERROR_REASON, type InstanceControllerOptions } from './instance-controller.js';
 export { AutoScalingGroupController, classifyInstance, groupInstanceTypes, type AutoScalingGroupControllerOptions } from './asg-controller.js';
+export { autoScalingGroupNameErrors, groupBehaviourErrors, MAX_GROUP_NAME_LENGTH } from './validation.js';
 export { instanceHooks, autoScalingGroupHooks, dedicatedHostHooks, fleetHooks, reservedInstanceHooks, savingsPlanHooks, usageRecordHooks, validateTaints, unsupportedInstanceType, newHostId, type HookOptions } from './validation.js';
 export { instanceTable, instanceTypeTable, autoScalingGroupTable, dedicatedHostTable, fleetTable, reservedInstanceTable, savingsPlanTable, usageRecordTable, formatHourlyPrice, formatMemoryMiB, termState } from './tables.js';
 export { LocalView } from './view.js';

@@ -87,6 +87,8 @@ export function isSpot(inst: Instance): boolean {
 }
 
 /** States in which an instance holds capacity on its Dedicated Host. */
+/** How often a start refused for want of Dedicated Host capacity is tried again, ms. */
+const HOST_RETRY_MS = 60_000;
 const ON_HOST_STATES: readonly (InstanceState | undefined)[] = ['pending', 'running', 'stopping', 'shutting-down'];
 
 /**
@@ -186,6 +188,21 @@ export class InstanceController implements Reconciler {
       inst = await this.ensureFinalizer(ctx, inst);
     }
 
+    // A start after a stop on a Dedicated Host: placed again (host affinity), or refused while no
+    // host has room, as StartInstances fails with InsufficientHostCapacity; tried again each minute.
+    let retryAt = Infinity;
+    if (status.state === 'stopped' && desired === 'running' && tenancyOf(inst) === 'host') {
+      const info = this.opts.catalog.get(inst.spec.instanceType);
+      const hostId = info ? this.placeOnHost(inst, info, status.hostId) : undefined;
+      if (hostId) status.hostId = hostId;
+      else {
+        const where = inst.spec.hostId || inst.spec.affinity === 'host' ? `the Dedicated Host ${inst.spec.hostId ?? status.hostId}` : `any Dedicated Host with auto-placement on in ${inst.spec.availabilityZone}`;
+        ctx.recorder.event(inst, 'Warning', 'InsufficientHostCapacity', `Insufficient capacity on ${where} to start ${inst.spec.instanceType}.`);
+        desired = 'stopped';
+        retryAt = now + HOST_RETRY_MS;
+      }
+    }
+
     const since = parseTime(status.stateTransitionTime);
     const start: StatePoint = { state: status.state!, since: Number.isNaN(since) ? now : since };
     const timings: LifecycleTimings = { ...this.opts.timings, bootMs: status.bootSeconds !== undefined ? Math.round(status.bootSeconds * 1000) : this.opts.timings.bootMs };
@@ -255,7 +272,7 @@ export class InstanceController implements Reconciler {
       }
       return;
     }
-    let next = wakeAt ?? Infinity;
+    let next = Math.min(wakeAt ?? Infinity, retryAt);
     if (current.state === 'running' && spot) next = Math.min(next, spot.wakeAt ?? Infinity, spot.deadline !== undefined && spot.deadline > now ? spot.deadline : Infinity);
     if (Number.isFinite(next)) return { requeueAfter: Math.max(1, next - now) };
   }
@@ -403,9 +420,12 @@ export class InstanceController implements Reconciler {
   /**
    * A Dedicated Host for a new instance: the one it names, or the first (by id) available host
    * with auto-placement on in its zone that runs its family (or exactly its type) and has the
-   * vCPUs left. Undefined if there is none.
+   * vCPUs left. Undefined if there is none. On a start after a stop, `previous` is the host it
+   * ran on: with `spec.affinity: host` it must go back there; without affinity it stays there if
+   * there is room, else it goes to any host with auto-placement on (EC2 User Guide, "Host
+   * affinity", [12] in AWS-SEMANTICS.md).
    */
-  private placeOnHost(inst: Instance, info: InstanceTypeInfo): string | undefined {
+  private placeOnHost(inst: Instance, info: InstanceTypeInfo, previous?: string): string | undefined {
     const fits = (h: DedicatedHost): boolean => {
       if (h.status?.state !== 'available' || h.metadata.deletionTimestamp || h.spec.availabilityZone !== inst.spec.availabilityZone) return false;
       if (h.spec.instanceType ? h.spec.instanceType !== info.name : h.spec.instanceFamily !== info.family) return false;
@@ -417,10 +437,15 @@ export class InstanceController implements Reconciler {
       return usedVcpus + info.vcpu <= total;
     };
     const hosts = this.hosts.list().sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
-    if (inst.spec.hostId) {
-      const h = hosts.find((x) => x.metadata.name === inst.spec.hostId);
+    // Host affinity: a restart goes back to the host it ran on, or fails.
+    const target = inst.spec.hostId ?? (inst.spec.affinity === 'host' ? previous : undefined);
+    if (target) {
+      const h = hosts.find((x) => x.metadata.name === target);
       return h && fits(h) ? h.metadata.name : undefined;
     }
+    // Without affinity, a restart stays where it was if there is room, else moves.
+    const before = previous ? hosts.find((x) => x.metadata.name === previous) : undefined;
+    if (before && fits(before)) return previous;
     return hosts.find((h) => h.spec.autoPlacement === 'on' && fits(h))?.metadata.name;
   }
 

@@ -94,6 +94,16 @@ t.test('allocation strategies', async (t) => {
   const pco = pickSpotPool('price-capacity-optimized', pools, m, T0, new Map())!;
   t.ok(cap(pco) >= cap(roomiest) * 0.8 - 1e-12, 'price-capacity-optimized: a high-capacity pool…');
   t.ok(pools.filter((p) => cap(p) >= cap(roomiest) * 0.8).every((p) => price(p) >= price(pco)), '…the cheapest of them');
+  // A big group: past the model's spare capacity in every pool, price-capacity-optimized still picks one.
+  const crowded = new Map(pools.map((p) => [`${p.instanceType}/${p.availabilityZone}`, 500]));
+  const full = pickSpotPool('price-capacity-optimized', pools, m, T0, crowded);
+  // 500 instances take 500 × 0.02 = 10 of every pool's spare capacity: all are below zero.
+  const left = (p: { instanceType: string; availabilityZone: string }): number => cap(p) - 10;
+  t.ok(pools.every((p) => left(p) < 0));
+  const floor = left(roomiest) - Math.abs(left(roomiest)) * 0.2;
+  const band = pools.filter((p) => left(p) >= floor);
+  t.ok(full && band.includes(full), 'every pool crowded: still a pool, within the band of the roomiest');
+  t.ok(band.every((p) => price(p) >= price(full!)), '…the cheapest of them');
   // lowest-price with 2 pools spreads over the two cheapest.
   const fleet = allocateFleet({ instanceTypes: ['m5.large', 'm5a.large', 'm6i.large', 'c5.large'], availabilityZones: ['us-east-1a', 'us-east-1b'], totalTargetCapacity: 6, onDemandTargetCapacity: 2, spotAllocationStrategy: 'lowest-price', onDemandAllocationStrategy: 'lowest-price', spotInstancePools: 2 }, m, cat, T0);
   t.equal(fleet.filter((p) => p.market === 'on-demand').length, 2);

@@ -26,6 +26,12 @@ export interface Member {
   launchTime: number;
   /** True if it differs from the group's current launch template. */
   outdated: boolean;
+  /**
+   * For the AllocationStrategy termination policy: how strongly the allocation strategy would
+   * drop it (higher goes first): the override's position under `prioritized`, the price under
+   * `lowest-price`. Default 0.
+   */
+  allocationRank?: number;
 }
 
 /** Zones for `n` new instances, given the zones of the members that count; ties go to the earlier zone. */
@@ -49,8 +55,26 @@ export function msToNextBillingHour(launchTime: number, now: number): number {
   return HOUR_MS - (ran % HOUR_MS);
 }
 
-/** The `n` members to terminate, in order, by the Default termination policy (see the module comment). */
-export function terminationOrder(zones: readonly string[], members: readonly Member[], n: number, now: number): Member[] {
+/**
+ * Comparators of the termination policies (negative: `a` goes first). Each runs after the zone is
+ * chosen, in the order the group lists them; the Default policy's steps follow them
+ * ([19] in AWS-SEMANTICS.md).
+ */
+const POLICY_ORDER: Record<string, (a: Member, b: Member, now: number) => number> = {
+  OldestLaunchTemplate: (a, b) => Number(b.outdated) - Number(a.outdated),
+  OldestInstance: (a, b, now) => launchedAt(a, now) - launchedAt(b, now),
+  NewestInstance: (a, b, now) => launchedAt(b, now) - launchedAt(a, now),
+  ClosestToNextInstanceHour: (a, b, now) => msToNextBillingHour(a.launchTime, now) - msToNextBillingHour(b.launchTime, now),
+  AllocationStrategy: (a, b) => (b.allocationRank ?? 0) - (a.allocationRank ?? 0),
+  Default: () => 0,
+};
+
+/**
+ * The `n` members to terminate, in order: the zone with the most instances first, then in it by
+ * `policies` in order (default `['Default']`), then the Default policy's own steps (see the module
+ * comment). Protected instances must be left out by the caller.
+ */
+export function terminationOrder(zones: readonly string[], members: readonly Member[], n: number, now: number, policies: readonly string[] = ['Default']): Member[] {
   const left = [...members];
   const out: Member[] = [];
   while (out.length < n && left.length) {
@@ -64,6 +88,7 @@ export function terminationOrder(zones: readonly string[], members: readonly Mem
     // 2–4. Outdated first, then closest to the billing hour, then newest, then highest id.
     candidates.sort(
       (a, b) =>
+        policies.reduce((r, p) => r || (POLICY_ORDER[p]?.(a, b, now) ?? 0), 0) ||
         Number(b.outdated) - Number(a.outdated) ||
         msToNextBillingHour(a.launchTime, now) - msToNextBillingHour(b.launchTime, now) ||
         launchedAt(b, now) - launchedAt(a, now) ||

@@ -215,7 +215,64 @@ export interface AutoScalingGroupSpec {
   mixedInstancesPolicy?: MixedInstancesPolicy;
   /** Zones to launch into, in order of preference for ties. */
   availabilityZones: string[];
+  /**
+   * Seconds after an instance launches before a failed health check can replace it (default 0,
+   * as through the API; the console's default is 300; [16] in AWS-SEMANTICS.md).
+   */
+  healthCheckGracePeriod?: number;
+  /** Seconds a simple scaling policy waits after a scaling activity (default 300; [15]). */
+  defaultCooldown?: number;
+  /** Seconds a new instance takes to warm up before its metrics count, for target tracking and step policies (default: unset, the policy's own or 300). */
+  defaultInstanceWarmup?: number;
+  /** Which instances go first on scale-in, in order (default `[Default]`; [19]). */
+  terminationPolicies?: TerminationPolicy[];
+  /** New instances are launched protected from scale-in (default false). */
+  newInstancesProtectedFromScaleIn?: boolean;
+  /** Capacity Rebalancing: replace a Spot Instance EC2 recommends rebalancing, launching the replacement first ([22]). */
+  capacityRebalance?: boolean;
+  /**
+   * The group's AWS tags (keys 1–128 characters, values 0–256; any characters but the `aws:`
+   * prefix). Unlike labels they take keys such as `k8s.io/cluster-autoscaler/enabled`, the tag
+   * Cluster Autoscaler's auto-discovery looks for.
+   */
+  tags?: Record<string, string>;
 }
+
+/** EC2 Auto Scaling's termination policies ([19] in AWS-SEMANTICS.md). */
+export type TerminationPolicy = 'Default' | 'AllocationStrategy' | 'OldestLaunchTemplate' | 'OldestInstance' | 'NewestInstance' | 'ClosestToNextInstanceHour';
+export const TERMINATION_POLICIES: readonly TerminationPolicy[] = ['Default', 'AllocationStrategy', 'OldestLaunchTemplate', 'OldestInstance', 'NewestInstance', 'ClosestToNextInstanceHour'];
+
+/**
+ * Instance annotation `"true"`: the instance is protected from scale-in (SetInstanceProtection).
+ * A group never picks it when it lowers its capacity; it is still replaced when unhealthy.
+ */
+export const PROTECTED_FROM_SCALE_IN_ANNOTATION = 'autoscaling.berth.dev/protected-from-scale-in';
+/**
+ * Group annotation, a comma-separated list of instance ids: TerminateInstanceInAutoScalingGroup
+ * with ShouldDecrementDesiredCapacity. When the group has more instances than it wants, these go
+ * first, whatever the termination policy. Write it in the same update that lowers
+ * `desiredCapacity`, so the group never sees one without the other.
+ */
+export const TERMINATE_FIRST_ANNOTATION = 'autoscaling.berth.dev/terminate-first';
+/**
+ * Group annotation: why `desiredCapacity` last changed, written by whoever changes it (a scaling
+ * policy, a scheduled action, the node autoscaler); the group's activity history quotes it as the cause.
+ */
+export const SCALING_CAUSE_ANNOTATION = 'autoscaling.berth.dev/scaling-cause';
+
+/** One entry of a group's activity history, as EC2 Auto Scaling's DescribeScalingActivities. */
+export interface ScalingActivity {
+  /** `Launching a new EC2 instance: i-0…` or `Terminating EC2 instance: i-0…`. */
+  description: string;
+  /** `At 2026-01-01T00:00:00Z an instance was started in response to a difference between desired and actual capacity, increasing the capacity from 1 to 3.` */
+  cause: string;
+  /** RFC 3339, cluster time. */
+  startTime: string;
+  statusCode: 'Successful' | 'Failed' | 'InProgress';
+}
+
+/** How many activities a group's status keeps (the newest). */
+export const MAX_ACTIVITIES = 50;
 
 export type LifecycleState = 'Pending' | 'InService' | 'Terminating';
 export type HealthStatus = 'Healthy' | 'Unhealthy';
@@ -228,6 +285,8 @@ export interface GroupInstance {
   healthStatus: HealthStatus;
   /** `spot` for a Spot Instance; absent for On-Demand. */
   instanceLifecycle?: 'spot';
+  /** True when the instance is protected from scale-in. */
+  protectedFromScaleIn?: boolean;
 }
 
 export interface AutoScalingGroupStatus {
@@ -235,6 +294,8 @@ export interface AutoScalingGroupStatus {
   currentCapacity: number;
   desiredCapacity: number;
   instances: GroupInstance[];
+  /** The newest scaling activities, oldest first (at most MAX_ACTIVITIES). */
+  activities?: ScalingActivity[];
 }
 
 /** `autoscaling.berth.dev/v1 AutoScalingGroup`, cluster-scoped. */

@@ -14,7 +14,7 @@ import type { Catalog } from './catalog.js';
 import { regionZones, type Region } from './network.js';
 import { HOST_ID_RE, type DedicatedHostSpec, type ReservedInstanceSpec, type SavingsPlanSpec } from './billing-types.js';
 import { OFFERING_CLASSES, PAYMENT_OPTIONS, RESERVED_TERMS, SAVINGS_PLAN_TYPES } from './pricing.js';
-import { DESIRED_STATES, INSTANCE_ID_RE, newInstanceId, ON_DEMAND_ALLOCATION_STRATEGIES, SPOT_ALLOCATION_STRATEGIES, TENANCIES, type AutoScalingGroup, type Instance } from './types.js';
+import { DESIRED_STATES, GROUP_NAME_LABEL, INSTANCE_ID_RE, TERMINATION_POLICIES, newInstanceId, ON_DEMAND_ALLOCATION_STRATEGIES, SPOT_ALLOCATION_STRATEGIES, TENANCIES, type AutoScalingGroup, type Instance } from './types.js';
 
 const TAINT_EFFECTS = ['NoExecute', 'NoSchedule', 'PreferNoSchedule'];
 
@@ -150,7 +150,7 @@ export function autoScalingGroupHooks(o: HookOptions): KindHooks {
       if ((spec.desiredCapacity === undefined || spec.desiredCapacity === null) && typeof spec.minSize === 'number') spec.desiredCapacity = spec.minSize;
     },
     validate(obj: KubeObject): FieldError[] {
-      const out = validateObjectMeta(obj.metadata, false);
+      const out = [...validateObjectMeta(obj.metadata, false), ...autoScalingGroupNameErrors(obj.metadata.name)];
       if (!isObject(obj.spec)) return [...out, fieldRequired('spec')];
       const spec = obj.spec as Partial<AutoScalingGroup['spec']>;
       const size = (field: 'minSize' | 'maxSize' | 'desiredCapacity'): number | undefined => {
@@ -188,6 +188,7 @@ export function autoScalingGroupHooks(o: HookOptions): KindHooks {
         if (lt.containerRuntime !== undefined && !(RUNTIME_NAMES as readonly unknown[]).includes(lt.containerRuntime)) out.push(fieldNotSupported('spec.launchTemplate.containerRuntime', lt.containerRuntime, [...RUNTIME_NAMES]));
       }
       out.push(...mixedInstancesPolicyErrors(spec.mixedInstancesPolicy, o.catalog));
+      out.push(...groupBehaviourErrors(spec));
       const az = spec.availabilityZones;
       if (az === undefined || az === null || (Array.isArray(az) && az.length === 0)) {
         out.push(fieldRequired('spec.availabilityZones', 'at least one Availability Zone'));
@@ -204,6 +205,64 @@ export function autoScalingGroupHooks(o: HookOptions): KindHooks {
       return out;
     },
   };
+}
+
+/** Errors of a group's health-check, cooldown, warmup, termination and protection settings (CreateAutoScalingGroup's ranges). */
+export function groupBehaviourErrors(spec: Partial<AutoScalingGroup['spec']>): FieldError[] {
+  const out: FieldError[] = [];
+  for (const f of ['healthCheckGracePeriod', 'defaultCooldown', 'defaultInstanceWarmup'] as const) {
+    const v = spec[f];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 2147483647) out.push(fieldInvalid(`spec.${f}`, v, 'must be a whole number of seconds from 0 to 2147483647'));
+  }
+  const tp = spec.terminationPolicies as unknown;
+  if (tp !== undefined && tp !== null) {
+    if (!Array.isArray(tp)) out.push(fieldInvalid('spec.terminationPolicies', tp, `must be a list of ${TERMINATION_POLICIES.join(', ')}`));
+    else tp.forEach((p: unknown, i) => out.push(...enumErrors(p, `spec.terminationPolicies[${i}]`, TERMINATION_POLICIES)));
+  }
+  const tags = spec.tags as unknown;
+  if (tags !== undefined && tags !== null) {
+    if (!isObject(tags)) out.push(fieldInvalid('spec.tags', tags, 'must be a map of tag keys to values'));
+    else
+      for (const [k, v] of Object.entries(tags)) {
+        // EC2 Auto Scaling's Tag: Key 1–128, Value 0–256, and the aws: prefix is reserved.
+        if (k.length < 1 || k.length > 128) out.push(fieldInvalid(`spec.tags[${k}]`, k, 'a tag key must be 1 to 128 characters'));
+        else if (k.toLowerCase().startsWith('aws:')) out.push(fieldInvalid(`spec.tags[${k}]`, k, 'tag keys starting with "aws:" are reserved for AWS'));
+        if (typeof v !== 'string' || v.length > 256) out.push(fieldInvalid(`spec.tags[${k}]`, v, 'a tag value must be a string of at most 256 characters'));
+      }
+  }
+  for (const f of ['newInstancesProtectedFromScaleIn', 'capacityRebalance'] as const) {
+    const v = spec[f];
+    if (v !== undefined && v !== null && typeof v !== 'boolean') out.push(fieldInvalid(`spec.${f}`, v, 'must be true or false'));
+  }
+  return out;
+}
+
+/** The longest Auto Scaling group name berth accepts: a Kubernetes label value's limit (see autoScalingGroupNameErrors). */
+export const MAX_GROUP_NAME_LENGTH = 63;
+
+/**
+ * Errors of an Auto Scaling group's name beyond the object-name rules. EC2 Auto Scaling allows
+ * 1–255 characters, ASCII 33–126, no colon (CreateAutoScalingGroup, `AutoScalingGroupName`).
+ * berth copies the name into the label `autoscaling.berth.dev/group-name` of every instance and
+ * Node of the group, and a Kubernetes label value is at most 63 characters, so a longer name
+ * would make every launch fail: it is refused here, at once, with the reason.
+ */
+export function autoScalingGroupNameErrors(name: unknown): FieldError[] {
+  if (typeof name !== 'string' || name === '') return [];
+  const out: FieldError[] = [];
+  if (name.length > MAX_GROUP_NAME_LENGTH) {
+    out.push(
+      fieldInvalid(
+        'metadata.name',
+        name,
+        `must be no more than ${MAX_GROUP_NAME_LENGTH} characters (it is ${name.length}): berth puts the group name in the label ${GROUP_NAME_LABEL} on each of its instances and Nodes, and a label value is at most ${MAX_GROUP_NAME_LENGTH} characters (EC2 Auto Scaling itself allows 255)`,
+      ),
+    );
+  } else {
+    for (const e of labelValueErrors(name)) out.push(fieldInvalid('metadata.name', name, `must be a valid label value, as it becomes the value of ${GROUP_NAME_LABEL}: ${e}`));
+  }
+  return out;
 }
 
 /** Errors of an Instance's purchase and placement fields (market options, tenancy, host). */

@@ -20,6 +20,7 @@ import { DisruptionController } from './disruption/disruption.js';
 import { ResourceQuotaController } from './resourcequota/resourcequota.js';
 import { TaintEvictionController } from './nodelifecycle/tainteviction.js';
 
+import { NodeIpamController } from './nodeipam/nodeipam.js';
 export { DeploymentController, templateHash, fenceposts, resolveIntOrPercent, deploymentComplete, REVISION } from './deployment/deployment.js';
 export { ReplicaSetController, podsToDelete } from './replicaset/replicaset.js';
 export { GarbageCollector } from './garbagecollector/garbagecollector.js';
@@ -63,6 +64,7 @@ export const BUILTIN_CONTROLLERS: { name: string; install: (mgr: Manager, opts: 
   { name: 'ttlafterfinished', install: (m) => TTLAfterFinishedController.install(m) },
   { name: 'serviceaccount', install: (m) => ServiceAccountController.install(m) },
   { name: 'eventttl', install: (m) => EventTtlController.install(m) },
+  { name: 'nodeipam', install: (m) => NodeIpamController.install(m) },
 ];
 
 /** Installs the built-in controllers (all, or those named in `only`), with their options. */

@@ -25,7 +25,7 @@ export { SchedulerCache } from './cache/cache.js';
 export { findPreemption, type PreemptionOutcome } from './preemption.js';
 export { EXPLAIN_ANNOTATION, explanationOf, encodeExplanation, decodeExplanation, ExplanationError, type Explanation, type ExplainedNode } from './explain.js';
 
-export { inTreeRegistry, defaultProfile, DEFAULT_SCHEDULER_NAME } from './plugins/registry.js';
+export { inTreeRegistry, defaultProfile, kubeSchedulerProfile, DEFAULT_SCHEDULER_NAME } from './plugins/registry.js';
 export {
   mostRequestedScore,
   leastRequestedScore,

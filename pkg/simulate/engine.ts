@@ -179,6 +179,8 @@ export async function runSimulation(input: SimulationInput): Promise<SimulationS
     agent: { ...SIMULATION_AGENT_DEFAULTS, ...input.agent, random: rng('agent') },
     controllers: { ...SIMULATION_CONTROLLER_DEFAULTS, ...input.controllers },
     ...(input.scheduler ? { scheduler: input.scheduler } : {}),
+    // Load balancers route in virtual time (no sockets); `handles.elb.load(...)` replays a load profile.
+    elb: { virtual: true },
   });
   const observer = new Observer(cp.mgr, clock, t0);
   const account: SimulatedAccount = simulatedAccount(cp.mgr, cp.client);

@@ -208,8 +208,88 @@ t.test('manifests/simulate/day.yaml: a day of the demo cluster', async (t) => {
   t.equal(at(8).nodes, 5, 'three general, one compute, one GPU node before the morning');
   t.equal(at(9).nodes, 7, 'two more general nodes from 8h');
   t.equal(at(19).nodes, 5, 'back to three general nodes in the evening');
+  t.ok(s.timeline.every((row) => row.pendingPods === 0), 'no pod waits at any hour: the tainted compute group is kept for the workers');
+  t.equal(at(8).pods, 15, 'the five Deployments of the demo run in full');
   t.equal(at(24).pods, at(8).pods - 3, 'the three batch workers are gone for the night');
+  t.equal(at(21).pods, at(20).pods - 3, '…from 20h');
+  // A steady hour: 3 × m5.xlarge $0.192 + c5.2xlarge $0.34 + g5.xlarge $1.006 = $1.922.
+  t.ok(near(at(3).costUSD, 3 * 0.192 + 0.34 + 1.006), `a quiet hour costs ${at(3).costUSD}`);
   t.equal(s.pods.pendingAtEnd, 0);
+});
+
+t.test('every purchase option in one run: Spot interrupted by an event, a Reserved Instance, a Savings Plan, a Dedicated Host', async (t) => {
+  const manifests = docs(`
+apiVersion: autoscaling.berth.dev/v1
+kind: AutoScalingGroup
+metadata: {name: od}
+spec: {minSize: 0, maxSize: 4, desiredCapacity: 2, launchTemplate: {instanceType: m5.large}, availabilityZones: [us-east-1a]}
+---
+apiVersion: autoscaling.berth.dev/v1
+kind: AutoScalingGroup
+metadata: {name: spot}
+spec:
+  minSize: 0
+  maxSize: 8
+  desiredCapacity: 4
+  launchTemplate: {instanceType: c5.large}
+  mixedInstancesPolicy:
+    instancesDistribution: {onDemandPercentageAboveBaseCapacity: 0}
+  availabilityZones: [us-east-1a, us-east-1b]
+---
+apiVersion: billing.berth.dev/v1
+kind: ReservedInstance
+metadata: {name: ri-m5-large}
+spec: {instanceType: m5.large, instanceCount: 1}
+---
+apiVersion: billing.berth.dev/v1
+kind: SavingsPlan
+metadata: {name: sp-compute}
+spec: {savingsPlanType: Compute, commitment: "0.03"}
+---
+apiVersion: ec2.berth.dev/v1
+kind: DedicatedHost
+metadata: {name: h-0123456789abcdef0}
+spec: {instanceFamily: m5, availabilityZone: us-east-1a, autoPlacement: "on"}
+---
+apiVersion: ec2.berth.dev/v1
+kind: Instance
+metadata: {name: i-0123456789abcdef0}
+spec: {instanceType: m5.2xlarge, availabilityZone: us-east-1a, tenancy: host}
+`);
+  const events = parseEvents(join(dir, 'spot-events.yaml'), '- {at: 2h, action: interrupt-spot, fraction: 0.5}\n');
+  const s = await runSimulation({ manifests, events, durationMs: 4 * HOUR, seed: 5, cloud: { bootDelaySeconds: 0 } });
+  const c = s.cost;
+  // Each hour, by hand (modelled rates in pkg/cloud/pricing.ts): the RI (1-year standard No
+  // Upfront, 37.5 % off) covers one m5.large at $0.06/h; the Compute plan's $0.03/h buys
+  // $0.03 / ($0.096 × 0.72) of the other one, the rest of it is On-Demand; the m5 host is billed
+  // at m5.24xlarge × 1.1 = $5.0688/h and the instance on it costs nothing.
+  const odPerHour = M5_LARGE * (1 - 0.03 / (M5_LARGE * 0.72));
+  t.ok(near(c.byPurchaseOption.reserved, 0.06 * 4), `reserved ${c.byPurchaseOption.reserved}`);
+  t.ok(near(c.byPurchaseOption['savings-plan'], 0.03 * 4), `savings plan ${c.byPurchaseOption['savings-plan']}`);
+  t.ok(near(c.byPurchaseOption['on-demand'], odPerHour * 4), `on-demand ${c.byPurchaseOption['on-demand']} = ${odPerHour * 4}`);
+  t.ok(near(c.byPurchaseOption['dedicated-host'], 5.0688 * 4), `dedicated host ${c.byPurchaseOption['dedicated-host']}`);
+  t.equal(c.byInstance['i-0123456789abcdef0']?.usd, 0, 'the instance on the host is not billed itself');
+  // Spot: four c5.large all run, at the market's price (well below $0.085), two of them only until 2h02m.
+  t.ok(c.byPurchaseOption.spot > 0 && c.byPurchaseOption.spot < 0.6 * 0.085 * (2 * 4 + 2 * 2 + 2 * 2), `spot ${c.byPurchaseOption.spot}`);
+  t.ok(near(c.totalUSD, c.byPurchaseOption.reserved + c.byPurchaseOption['savings-plan'] + c.byPurchaseOption['on-demand'] + c.byPurchaseOption['dedicated-host'] + c.byPurchaseOption.spot));
+  t.match(s.events[0], { at: '2h', action: 'interrupt-spot', result: /^sent interruption notices to 2 Spot instances: i-0[0-9a-f]{16}, i-0[0-9a-f]{16}$/ });
+  t.equal(s.interruptions, 2, 'two notices, both from the event (the market interrupted none in these 4 hours)');
+  const interrupted = Object.entries(c.byInstance).filter(([, l]) => l.purchaseOption === 'spot' && near(l.instanceHours, 2 + 2 / 60));
+  t.equal(interrupted.length, 2, 'the two ran until the deadline, two minutes after the notice');
+  const spotLines = Object.values(c.byInstance).filter((l) => l.purchaseOption === 'spot');
+  t.equal(spotLines.length, 6, 'the group replaced both');
+  t.equal(s.nodes.final, 2 + 4 + 1, 'two On-Demand, four Spot and the instance on the host');
+  // 2 × 4 h On-Demand + 4 h on the host + Spot: 2 × 4 h, 2 × 2h02m, and the replacements from 2h02m.
+  t.ok(near(s.instanceHours, 8 + 4 + 8 + 2 * (2 + 2 / 60) + 2 * (2 - 2 / 60)), `instance-hours ${s.instanceHours} are 28`);
+  t.ok(near(c.byAutoScalingGroup.od!.instanceHours, 8) && near(c.byInstanceType['m5.2xlarge']!.instanceHours, 4), 'instance-hours by group and type');
+  t.same(
+    c.commitments.map((x) => [x.id, x.kind, x.utilization]),
+    [
+      ['ri-m5-large', 'ReservedInstance', 1],
+      ['sp-compute', 'SavingsPlan', 1],
+    ],
+    'both commitments fully used',
+  );
 });
 
 t.test('bad input: one clear line, exit code 1, nothing run', async (t) => {

@@ -1,7 +1,9 @@
 /**
  * SQS data-plane throughput on the SQLite store: sends, receives (10 at a time) and deletes of
  * `n` messages through the SqsEngine, one durable write each, and the time to rebuild the
- * in-memory index of a queue holding `n` messages at start.
+ * in-memory index of a queue holding `n` messages at start; and how fast a consumer works
+ * (send, receive, delete, one message at a time) on a queue with `n` messages in flight, where
+ * a receive must not cost a scan of the queue.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,8 @@ export interface SqsBenchResult {
   loadMs: number;
   /** Store writes per message over send + receive + delete (the design target is 3). */
   writesPerMessage: number;
+  /** Messages a second through send → receive → delete, one at a time, beside `messages` in flight. */
+  roundTripsPerSecWithInFlight: number;
 }
 
 export async function sqsBench(n: number): Promise<SqsBenchResult> {
@@ -53,6 +57,19 @@ export async function sqsBench(n: number): Promise<SqsBenchResult> {
     for (const h of handles) await sqs.deleteMessage('bench', h);
     const deleteMs = performance.now() - t;
     const writes = (await backend.currentRevision()) - rev0;
+
+    // The queue again, all in flight, and a consumer working beside them.
+    for (let i = 0; i < n; i++) await sqs.send('bench', { body: `in flight ${i}` });
+    while ((await sqs.receive('bench', { max: 10 })).length);
+    const rounds = 2000;
+    t = performance.now();
+    for (let i = 0; i < rounds; i++) {
+      await sqs.send('bench', { body: `round ${i}` });
+      const [m] = await sqs.receive('bench', { max: 1 });
+      if (!m) throw new Error('round trip: no message received');
+      await sqs.deleteMessage('bench', m.receiptHandle);
+    }
+    const roundMs = performance.now() - t;
     sqs.close();
     await backend.close();
     return {
@@ -62,6 +79,7 @@ export async function sqsBench(n: number): Promise<SqsBenchResult> {
       deletePerSec: Math.round(n / (deleteMs / 1000)),
       loadMs: Math.round(loadMs),
       writesPerMessage: Number((writes / n).toFixed(2)),
+      roundTripsPerSecWithInFlight: Math.round(rounds / (roundMs / 1000)),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -41,6 +41,11 @@ print(json.dumps({'error': r.get('FunctionError'), 'payload': json.loads(r['Payl
     t.equal(b.error, 'Unhandled');
     t.match(b.payload, { errorType: 'RangeError', errorMessage: 'too big' });
     t.equal(errorCode(aws(url, ['lambda', 'get-function', '--function-name', 'nope'])), 'ResourceNotFoundException');
+    // Reserved concurrency 0 throttles every invocation (429 TooManyRequestsException).
+    t.equal(aws(url, ['lambda', 'put-function-concurrency', '--function-name', 'adder', '--reserved-concurrent-executions', '0']).json.ReservedConcurrentExecutions, 0);
+    const throttled = aws(url, ['lambda', 'invoke', '--function-name', 'adder', '--payload', '{"a": 1, "b": 1}', out]);
+    t.match(throttled.stderr, /\(TooManyRequestsException\).*Rate Exceeded/, 'throttled at its reserved concurrency');
+    t.equal(aws(url, ['lambda', 'delete-function-concurrency', '--function-name', 'adder']).code, 0);
     t.match(s.kubectl(['get', 'functions', '-o', 'wide']).stdout, /^adder\s+nodejs20\.x\s+128MB\s+3s\s+\d+\/\d+\s+0\s+\S+\s+index\.handler/m, 'kubectl lists the function');
   });
 
@@ -84,5 +89,11 @@ print(json.dumps({'state': m['State'], 'left': a, 'result': lam.get_event_source
     t.match(logs.stdout, /^REPORT RequestId: [0-9a-f-]{36}\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 256 MB\tMax Memory Used: \d+ MB\tInit Duration: [\d.]+ ms\t$/m, 'a cold start reports its INIT');
     t.match(s.berth(['logs', 'function/worker', '--tail', '1']).stdout, /^REPORT RequestId: [^\n]*\n$/, '--tail 1: the last REPORT line');
     t.match(s.berth(['logs', 'function/nope']).stderr, /not found/);
+    // Both functions' invocations are on the bill, per 1 ms × memory plus requests.
+    const cost = s.berth(['cost']);
+    t.equal(cost.code, 0, cost.stderr);
+    t.match(cost.stdout, /^Lambda \$0\.\d{6} for \d+ requests \(\$0\.\d{6}\) and [\d.]+ GB-s of duration/m);
+    t.match(cost.stdout, /^adder\s+2\s+[\d.]+\s+\$0\.\d{6}$/m, 'adder: two invocations');
+    t.match(cost.stdout, /^worker\s+\d+\s+[\d.]+\s+\$0\.\d{6}$/m);
   });
 });

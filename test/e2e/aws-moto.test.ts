@@ -62,6 +62,26 @@ const STEPS: { name: string; args: (q: string) => string[]; pick?: (j: Record<st
   { name: 'sns create-topic', args: () => ['sns', 'create-topic', '--name', 'cmp-topic'] },
   { name: 'sns publish to a missing topic', args: () => ['sns', 'publish', '--topic-arn', 'arn:aws:sns:us-east-1:123456789012:missing', '--message', 'x'] },
   { name: 'lambda get-function of a missing function', args: () => ['lambda', 'get-function', '--function-name', 'missing'] },
+  // Error codes as AWS returns them (botocore reports the query-protocol code).
+  { name: 'receive-message of 11', args: (q) => ['sqs', 'receive-message', '--queue-url', q, '--max-number-of-messages', '11'] },
+  { name: 'delete-message with a bad receipt handle', args: (q) => ['sqs', 'delete-message', '--queue-url', q, '--receipt-handle', 'garbage'] },
+  { name: 'send-message delayed 901 s', args: (q) => ['sqs', 'send-message', '--queue-url', q, '--message-body', 'x', '--delay-seconds', '901'] },
+  { name: 'send-message-batch with repeated ids', args: (q) => ['sqs', 'send-message-batch', '--queue-url', q, '--entries', 'Id=a,MessageBody=x', 'Id=a,MessageBody=y'] },
+  { name: 'delete-message-batch with a bad handle', args: (q) => ['sqs', 'delete-message-batch', '--queue-url', q, '--entries', 'Id=a,ReceiptHandle=garbage'], pick: (j) => (j.Failed as { Id: string; Code: string }[]).map((f) => [f.Id, f.Code]) },
+  { name: 'get-queue-attributes of an unknown attribute', args: (q) => ['sqs', 'get-queue-attributes', '--queue-url', q, '--attribute-names', 'Bogus'] },
+  { name: 'delete-queue of a missing queue', args: (q) => ['sqs', 'delete-queue', '--queue-url', q.replace(/cmp$/, 'missing')] },
+];
+
+/**
+ * Where moto is wrong and berth answers as AWS documents: a second PurgeQueue within 60 s
+ * (PurgeQueue API reference), a VisibilityTimeout over 12 hours (SetQueueAttributes), a `.fifo`
+ * name without FifoQueue=true (CreateQueue: the queue would be standard, whose names have no dot).
+ */
+const BERTH_ONLY: { name: string; args: (q: string) => string[]; code: string | undefined }[] = [
+  { name: 'purge-queue', args: (q) => ['sqs', 'purge-queue', '--queue-url', q], code: undefined },
+  { name: 'purge-queue again within 60 s', args: (q) => ['sqs', 'purge-queue', '--queue-url', q], code: 'AWS.SimpleQueueService.PurgeQueueInProgress' },
+  { name: 'set-queue-attributes VisibilityTimeout=50000', args: (q) => ['sqs', 'set-queue-attributes', '--queue-url', q, '--attributes', 'VisibilityTimeout=50000'], code: 'InvalidAttributeValue' },
+  { name: 'create-queue x.fifo without FifoQueue', args: () => ['sqs', 'create-queue', '--queue-name', 'x.fifo'], code: 'InvalidParameterValue' },
 ];
 
 // Each aws CLI call starts a Python interpreter (about a second, far more on a loaded machine).
@@ -84,4 +104,18 @@ t.test('the same aws CLI script against moto and berth', async (t) => {
     const got = answer(b!, berth.url, step.pick);
     t.equal(got, want, `${step.name}: ${want}`);
   }
+  // The two purges in turn; the refused changes beside them (they change nothing).
+  const [purges, others] = [BERTH_ONLY.slice(0, 2), BERTH_ONLY.slice(2)];
+  const answers = await Promise.all([
+    (async () => {
+      const out: Result[] = [];
+      for (const step of purges) out.push(await awsAsync(berth.url, step.args(queueUrl[1]!)));
+      return out;
+    })(),
+    Promise.all(others.map((step) => awsAsync(berth.url, step.args(queueUrl[1]!)))),
+  ]);
+  [...purges, ...others].forEach((step, i) => {
+    const r = answers.flat()[i]!;
+    t.equal(r.code === 0 ? undefined : errorCode(r), step.code, `berth, where moto differs from AWS: ${step.name} → ${step.code ?? 'success'}`);
+  });
 });

@@ -1,8 +1,8 @@
 /**
  * Real public manifests (../shared/corpus, when present): every file made only of kinds berth
  * serves is applied with the berth CLI and with kubectl; the objects are stored as given, and
- * Deployments' pods run when the fleet has room. Kinds berth does not serve yet (Karpenter,
- * eksctl, ECS task definitions) are rejected with a clear message naming the kind.
+ * Deployments' pods run when the fleet has room (eksctl ClusterConfigs are served by pkg/eks).
+ * Kinds berth does not serve yet are rejected with a clear message naming the kind.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -22,11 +22,9 @@ if (!existsSync(CORPUS)) {
   const all = files(CORPUS);
   const rel = (p: string): string => relative(CORPUS, p);
   /** Files of kinds berth serves today, in an order that applies (the CRD before its resources). */
-  const supported = all.filter((p) => /^(k8s-website|k8s-examples)\//.test(rel(p)));
+  const supported = all.filter((p) => /^(k8s-website|k8s-examples|karpenter|eksctl)\//.test(rel(p)));
   /** Kinds a later component serves; they must fail clearly, naming the kind. */
   const notYet: Record<string, RegExp> = {
-    'karpenter/general-purpose.yaml': /no matches for kind "NodePool" in version "karpenter\.sh\/v1"/,
-    'eksctl/15-managed-nodes.yaml': /no matches for kind "ClusterConfig" in version "eksctl\.io\/v1alpha5"/,
   };
 
   /**

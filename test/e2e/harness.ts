@@ -35,7 +35,8 @@ export interface ServerProcess {
 
 export interface StartOptions {
   dataDir?: string;
-  store?: 'sqlite' | 'memory';
+  /** sqlite (default), memory, or etcd://host:port[,…]. */
+  store?: string;
   timeScale?: number;
   bootDelay?: number;
   extraArgs?: string[];
@@ -50,7 +51,12 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`server did not start: ${out}${err}`)), 20_000);
+    // A minute: on a loaded machine Node.js alone can take tens of seconds to load the server.
+    // A server that did not start is killed, or the test process would wait on it until its timeout.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rej(new Error(`server did not start: ${out}${err}`));
+    }, 60_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (\S+)/.exec(out);

@@ -142,7 +142,7 @@ export class LambdaEngine {
     await this.scan(INVOCATION_PREFIX, (key, v) => {
       const r = JSON.parse(v) as InvocationRecord;
       this.seq = Math.max(this.seq, Number(key.slice(key.lastIndexOf('/') + 1)));
-      this.ledger.add(r.start, r.billedMs, r.memoryMb);
+      this.ledger.add(r.start, r.billedMs, r.memoryMb, r.function);
     });
     await this.scan(EVENT_PREFIX, (_key, v) => {
       const ev = JSON.parse(v) as PendingEvent;
@@ -400,7 +400,7 @@ export class LambdaEngine {
     log(report.join('\t') + '\t');
     if (env) this.release(fn, env, !!outcome.fatal || !!initError);
     const record: InvocationRecord = { requestId, function: fn.name, start, durationMs, billedMs, memoryMb: memory, ...(initMs !== undefined ? { initMs } : {}), status: outcome.status, lines };
-    this.ledger.add(start, billedMs, memory);
+    this.ledger.add(start, billedMs, memory, fn.name);
     await this.o.backend.create(`${INVOCATION_PREFIX}${fn.name}/${String(++this.seq).padStart(16, '0')}`, JSON.stringify(record)).catch(() => undefined);
     const payload =
       outcome.status === 'ok'

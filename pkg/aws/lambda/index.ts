@@ -11,6 +11,7 @@ import type { AwsRouter } from '../protocol/router.js';
 import type { SqsEngine } from '../sqs/engine.js';
 import { LambdaApi } from './api.js';
 import { CodeStore } from './code.js';
+import { lambdaCostRoute } from './cost.js';
 import { LambdaEngine } from './engine.js';
 import { eventSourceMappingHooks, functionHooks, LAMBDA_GROUP, LAMBDA_RESOURCES, type EventSourceMapping, type LambdaFunction } from './types.js';
 
@@ -20,6 +21,7 @@ export { LambdaEngine, batchItemFailures, sqsRecord, INVOCATION_PREFIX, EVENT_PR
 export { CodeStore, CodeError, looksLikeEsm, type LoadedCode } from './code.js';
 export { simulatedBehaviour, heapLimitMb, SIM_DURATION, SIM_ERROR, SIM_INIT, SIM_LOG_LINES, SIM_RESPONSE } from './runtime.js';
 export { LambdaApi, POLICY_ANNOTATION, functionLogPath } from './api.js';
+export { lambdaCostReport, lambdaCostRoute, type LambdaCostReport } from './cost.js';
 
 /** NAME RUNTIME MEMORY TIMEOUT ENVIRONMENTS IN-FLIGHT AGE; wide: HANDLER RESERVED PROVISIONED. */
 export function functionTable(engine: LambdaEngine): TablePrinter {
@@ -123,5 +125,6 @@ export async function installLambda(api: ApiServer, client: Client, clock: Clock
   });
   const lambdaApi = new LambdaApi(engine, client, code, clock);
   router.addPlugin(async (app) => lambdaApi.routes(app));
+  router.addPlugin(lambdaCostRoute(engine.ledger, clock));
   return engine;
 }

@@ -36,6 +36,8 @@ interface QueryService {
   version: string;
   xmlns: string;
   handle: QueryHandler;
+  /** Actions that name this service by themselves (links SNS sends: neither signed nor versioned). */
+  actions: string[];
 }
 
 /** The service name in a SigV4 `Authorization` header's credential scope, and the access key. */
@@ -62,9 +64,13 @@ export class AwsRouter {
     this.json.set(targetPrefix, { handle, errorNamespace });
   }
 
-  /** Query protocol for a service (`sns`, `sqs`) of an API version, answering in `xmlns`. */
-  addQuery(service: string, version: string, xmlns: string, handle: QueryHandler): void {
-    this.query.push({ service, version, xmlns, handle });
+  /**
+   * Query protocol for a service (`sns`, `sqs`) of an API version, answering in `xmlns`.
+   * `actions` are served by this service even in an unsigned request without `Version` (SNS's
+   * SubscribeURL and UnsubscribeURL: `GET /?Action=ConfirmSubscription&TopicArn=…&Token=…`).
+   */
+  addQuery(service: string, version: string, xmlns: string, handle: QueryHandler, actions: string[] = []): void {
+    this.query.push({ service, version, xmlns, handle, actions });
   }
 
   /** More routes (Lambda's REST paths). */
@@ -115,7 +121,8 @@ export class AwsRouter {
     const byScope = scope ? this.query.find((s) => s.service === scope.service) : undefined;
     const byVersion = version ? this.query.find((s) => s.version === version) : undefined;
     const byPath = (req.params as { queue?: string }).queue ? this.query.find((s) => s.service === 'sqs') : undefined;
-    const svc = byScope ?? byVersion ?? byPath;
+    const byAction = this.query.find((s) => s.actions.includes(action));
+    const svc = byScope ?? byVersion ?? byPath ?? byAction;
     if (!svc) return reply.code(400).type('text/xml').send(queryError('', 'InvalidAction', `Could not find the service of action ${action}`, 'Sender', requestId));
     const queueParam = (req.params as { account?: string; queue?: string }).queue;
     if (queueParam && svc.service === 'sqs' && params.QueueUrl === undefined) params.QueueUrl = `${ctx.baseUrl}/${(req.params as { account: string }).account}/${queueParam}`;

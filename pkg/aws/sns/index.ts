@@ -72,6 +72,6 @@ export async function installSns(api: ApiServer, client: Client, clock: Clock, r
     await engine.publish(topic, { message, ...(attributes ? { attributes } : {}) });
   };
   const snsApi = new SnsApi(engine, client);
-  router.addQuery('sns', '2010-03-31', SNS_XMLNS, snsApi.handle);
+  router.addQuery('sns', '2010-03-31', SNS_XMLNS, snsApi.handle, ['ConfirmSubscription', 'Unsubscribe']);
   return engine;
 }

@@ -3,7 +3,9 @@
  * message (`/berth/sqs/messages/<queue>/<sequence>`), with an in-memory index rebuilt at start.
  * Each send, receive (per message), delete and visibility change is one write; nothing rewrites
  * a whole queue. An acknowledged send has been committed before it is answered, so a restart
- * (even kill -9 on SQLite) loses no acknowledged message.
+ * (even kill -9 on SQLite) loses no acknowledged message. A receive from a standard queue looks
+ * only at visible messages (VisibilityIndex), so messages in flight cost it nothing.
+ * (test/bench/sqs.ts measures both.)
  *
  * A message's life, all on the injected clock:
  *
@@ -122,8 +124,98 @@ export interface QueueCounts {
   delayed: number;
 }
 
+/**
+ * Which of a queue's messages can be received, without scanning the queue: the ones visible
+ * when last seen, in the order they became so, and a min-heap of the times hidden ones (in
+ * flight or delayed) become visible. Heap entries go stale when a message is deleted or its
+ * visibility changes; they are checked against the message when they come due.
+ */
+export class VisibilityIndex {
+  /** Sequence numbers of messages visible when last seen. */
+  readonly visible = new Set<number>();
+  private at: number[] = [];
+  private seqs: number[] = [];
+
+  /** Entries in the heap (stale ones included). */
+  get hiddenEntries(): number {
+    return this.at.length;
+  }
+
+  show(seq: number): void {
+    this.visible.add(seq);
+  }
+
+  /** Hides a message until `at` (ms). */
+  hide(seq: number, at: number): void {
+    this.visible.delete(seq);
+    const a = this.at;
+    const s = this.seqs;
+    let i = a.length;
+    a.push(at);
+    s.push(seq);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]! <= at) break;
+      a[i] = a[p]!;
+      s[i] = s[p]!;
+      i = p;
+    }
+    a[i] = at;
+    s[i] = seq;
+  }
+
+  /** Forgets a message (deleted or moved); its heap entries go stale. */
+  drop(seq: number): void {
+    this.visible.delete(seq);
+  }
+
+  /** When the earliest hidden message may become visible, ms (Infinity when none). */
+  nextAt(): number {
+    return this.at.length ? this.at[0]! : Infinity;
+  }
+
+  /** Moves the messages due by `now` to the visible set. */
+  promote(now: number, msgs: Map<number, StoredMessage>): void {
+    while (this.at.length && this.at[0]! <= now) {
+      const at = this.at[0]!;
+      const seq = this.seqs[0]!;
+      this.pop();
+      const m = msgs.get(seq);
+      if (m && !m.deleted && m.visibleAt === at) this.visible.add(seq);
+    }
+  }
+
+  private pop(): void {
+    const a = this.at;
+    const s = this.seqs;
+    const lastAt = a.pop()!;
+    const lastSeq = s.pop()!;
+    const n = a.length;
+    if (!n) return;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && a[c + 1]! < a[c]!) c++;
+      if (a[c]! >= lastAt) break;
+      a[i] = a[c]!;
+      s[i] = s[c]!;
+      i = c;
+    }
+    a[i] = lastAt;
+    s[i] = lastSeq;
+  }
+
+  clear(): void {
+    this.visible.clear();
+    this.at = [];
+    this.seqs = [];
+  }
+}
+
 class QueueState {
   readonly msgs = new Map<number, StoredMessage>();
+  readonly index = new VisibilityIndex();
   /** FIFO: dedup key → the message it admitted. */
   readonly dedup = new Map<string, { expires: number; id: string; seq: number }>();
   readonly waiters = new Set<() => void>();
@@ -190,6 +282,7 @@ export class SqsEngine {
           continue;
         }
         q.msgs.set(m.seq, m);
+        this.track(q, m);
         if (m.dedup !== undefined) q.dedup.set(this.dedupKey(q, m.group, m.dedup), { expires: m.sent + DEDUP_WINDOW_MS, id: m.id, seq: m.seq });
       }
       if (!page.more || !page.items.length) break;
@@ -224,6 +317,7 @@ export class SqsEngine {
     this.notify(q);
     const keys = [...q.msgs.keys()].map((s) => this.key(name, s));
     q.msgs.clear();
+    q.index.clear();
     for (const k of keys) await this.backend.delete(k).catch(() => undefined);
   }
 
@@ -277,6 +371,7 @@ export class SqsEngine {
     await this.backend.create(this.key(name, m.seq), JSON.stringify(m));
     if (q.removed) return result;
     q.msgs.set(m.seq, m);
+    this.track(q, m);
     if (m.dedup !== undefined) q.dedup.set(this.dedupKey(q, m.group, m.dedup), { expires: m.sent + DEDUP_WINDOW_MS, id: m.id, seq: m.seq });
     this.expiryCandidate(q, this.expiryOf(q, m));
     this.notify(q);
@@ -380,8 +475,11 @@ export class SqsEngine {
     const blocked = new Set<string>();
     const redrive = q.config.redrive;
     const dlq = redrive ? this.queues.get(redrive.queue) : undefined;
-    // Iterating the Map directly: deleting the current entry (a dead-letter move) is safe in JS.
-    for (const m of q.msgs.values()) {
+    q.index.promote(now, q.msgs);
+    // A FIFO queue is read in order, group by group; a standard one only where messages are
+    // visible. Deleting the current entry of a Map or Set being iterated (a dead-letter move,
+    // a message hidden) is safe in JS.
+    for (const m of q.config.fifo ? q.msgs.values() : this.visibleMessages(q)) {
       if (picked.length >= max) break;
       if (m.deleted) continue;
       const group = m.group ?? '';
@@ -398,6 +496,7 @@ export class SqsEngine {
       m.firstReceive ??= now;
       m.visibleAt = now + visibilityMs;
       m.receipt = randomNonce();
+      this.track(q, m);
       writes.push(this.backend.update(this.key(q.name, m.seq), JSON.stringify(m)));
       picked.push({ ...m, receiptHandle: encodeReceipt(q.name, m.seq, m.receipt) });
       if (visibilityMs === 0) this.notify(q);
@@ -405,10 +504,40 @@ export class SqsEngine {
     return { picked, writes };
   }
 
+  /** A standard queue's messages visible now (by its index), dropping what is no longer there. */
+  private *visibleMessages(q: QueueState): Generator<StoredMessage> {
+    for (const seq of q.index.visible) {
+      const m = q.msgs.get(seq);
+      if (!m || m.deleted) {
+        q.index.drop(seq);
+        continue;
+      }
+      yield m;
+    }
+  }
+
+  /** Indexes a message's visibility after it was added or its visibility changed. */
+  private track(q: QueueState, m: StoredMessage): void {
+    if (m.deleted) q.index.drop(m.seq);
+    else if (m.visibleAt <= this.clock.now()) q.index.show(m.seq);
+    else q.index.hide(m.seq, m.visibleAt);
+    // Stale heap entries (messages deleted while in flight) are dropped by rebuilding, now and then.
+    if (q.index.hiddenEntries > 2 * q.msgs.size + 1024) {
+      q.index.clear();
+      const now = this.clock.now();
+      for (const x of q.msgs.values()) {
+        if (x.deleted) continue;
+        if (x.visibleAt <= now) q.index.show(x.seq);
+        else q.index.hide(x.seq, x.visibleAt);
+      }
+    }
+  }
+
   /** Moves a message to another queue (dead-lettering or redrive): a delete and a create. */
   private move(from: QueueState, m: StoredMessage, to: QueueState, opts: { dlqSource?: string; resetReceives?: boolean }): Promise<unknown> {
     const now = this.clock.now();
     from.msgs.delete(m.seq);
+    from.index.drop(m.seq);
     const moved: StoredMessage = { ...m, seq: ++this.seq, visibleAt: now, enqueued: to.config.fifo ? now : m.enqueued };
     delete moved.receipt;
     if (opts.dlqSource) moved.dlqSource = opts.dlqSource;
@@ -418,6 +547,7 @@ export class SqsEngine {
       delete moved.dlqSource;
     }
     to.msgs.set(moved.seq, moved);
+    this.track(to, moved);
     this.expiryCandidate(to, this.expiryOf(to, moved));
     this.notify(to);
     return Promise.all([this.backend.delete(this.key(from.name, m.seq)), this.backend.create(this.key(to.name, moved.seq), JSON.stringify(moved))]);
@@ -427,8 +557,8 @@ export class SqsEngine {
   private wait(q: QueueState, deadline: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve) => {
       const now = this.clock.now();
-      let next = deadline;
-      for (const m of q.msgs.values()) if (!m.deleted && m.visibleAt > now && m.visibleAt < next) next = m.visibleAt;
+      // The index's earliest hidden message (maybe a stale entry: waking early only means another look).
+      const next = Math.min(deadline, Math.max(now, q.index.nextAt()));
       let cancel = (): void => undefined;
       const done = (): void => {
         q.waiters.delete(done);
@@ -460,12 +590,14 @@ export class SqsEngine {
     if (q.config.fifo && m.sent + DEDUP_WINDOW_MS > this.clock.now()) {
       m.deleted = true;
       delete m.receipt;
+      q.index.drop(m.seq);
       this.expiryCandidate(q, m.sent + DEDUP_WINDOW_MS);
       this.notify(q);
       await this.backend.update(key, JSON.stringify(m));
       return;
     }
     q.msgs.delete(m.seq);
+    q.index.drop(m.seq);
     this.notify(q);
     await this.backend.delete(key);
   }
@@ -481,6 +613,7 @@ export class SqsEngine {
     if (!m || m.deleted || m.receipt !== r.nonce) throw invalidParameterValue(`Value ${receiptHandle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`);
     if (m.visibleAt <= now) throw new AwsError('MessageNotInflight', 'The message referred to is not in flight.', 400, { queryCode: 'AWS.SimpleQueueService.MessageNotInflight' });
     m.visibleAt = now + seconds * 1000;
+    this.track(q, m);
     if (seconds === 0) this.notify(q);
     await this.backend.update(this.key(name, m.seq), JSON.stringify(m));
   }
@@ -495,6 +628,7 @@ export class SqsEngine {
     q.lastPurge = now;
     const seqs = [...q.msgs.keys()];
     q.msgs.clear();
+    q.index.clear();
     q.dedup.clear();
     for (const s of seqs) await this.backend.delete(this.key(name, s)).catch(() => undefined);
   }
@@ -613,6 +747,7 @@ export class SqsEngine {
     for (const s of gone) {
       const m = q.msgs.get(s)!;
       q.msgs.delete(s);
+      q.index.drop(s);
       if (m.dedup !== undefined) {
         const k = this.dedupKey(q, m.group, m.dedup);
         if (q.dedup.get(k)?.seq === s && m.sent + DEDUP_WINDOW_MS <= now) q.dedup.delete(k);

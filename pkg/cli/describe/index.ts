@@ -20,6 +20,7 @@ import type { IO } from '../types.js';
 import { PrefixWriter, searchEvents } from './common.js';
 import { describeConfigMap, describeNamespace, describeSecret, describeService } from './config.js';
 import { describeGeneric } from './generic.js';
+import { describeLoadBalancer, describeTargetGroup } from './elb.js';
 import { describeNode } from './nodes.js';
 import { describePod } from './pods.js';
 import { describeCronJob, describeDaemonSet, describeDeployment, describeHpa, describeJob, describeReplicaSet, describeStatefulSet } from './workloads.js';
@@ -117,6 +118,12 @@ export async function describeObject(s: Session, r: ResourceInfo, obj: KubeObjec
       break;
     case '/Secret':
       describeSecret(w, obj);
+      break;
+    case 'elb.berth.dev/LoadBalancer':
+      await describeLoadBalancer(s, w, obj, events, now);
+      break;
+    case 'elb.berth.dev/TargetGroup':
+      describeTargetGroup(w, obj, events, now);
       break;
     default:
       describeGeneric(w, obj, events, now);

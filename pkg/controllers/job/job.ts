@@ -268,6 +268,7 @@ export class JobController implements Reconciler {
     }
 
     let requeue: number | undefined;
+    let manageError: unknown;
     // 3. Act: fail, complete, suspend, or keep the right pods running.
     if (failJob || finished === 'Failed') {
       await this.deletePods(ctx, job, active);
@@ -295,7 +296,16 @@ export class JobController implements Reconciler {
         ctx.recorder.event(job, 'Normal', 'Resumed', 'Job resumed');
       }
       status.startTime ??= nowText;
-      if (this.expectations.satisfied(key)) requeue = await this.managePods(ctx, job, pods, active, completed, totalFailed, succeededSoFar, now);
+      // A failed pod creation (quota, admission) still lets the status below be written, as
+      // the job controller's syncJob does (startTime shows the Job started); the error is
+      // rethrown after, so the key is retried with back-off.
+      if (this.expectations.satisfied(key)) {
+        try {
+          requeue = await this.managePods(ctx, job, pods, active, completed, totalFailed, succeededSoFar, now);
+        } catch (e) {
+          manageError = e;
+        }
+      }
       if (job.spec.activeDeadlineSeconds !== undefined) {
         const due = parseTime(status.startTime) + job.spec.activeDeadlineSeconds * 1000 - now;
         requeue = Math.min(requeue ?? Infinity, Math.max(1, due));
@@ -329,6 +339,7 @@ export class JobController implements Reconciler {
       const ignored = (isTerminal(p) || isPodFailed(p, job)) && !recorded;
       if (recorded || ignored || (finished && isTerminal(p))) await this.removeFinalizer(ctx, p);
     }
+    if (manageError !== undefined) throw manageError;
     return requeue !== undefined && Number.isFinite(requeue) ? { requeueAfter: requeue } : undefined;
   }
 

@@ -115,8 +115,10 @@ export function placeBatch(fw: Framework, cluster: ClusterState, session: Sessio
   interface Indexes {
     /** Nodes already holding pods: where pods go first, best aligned. */
     open: CapacityIndex;
-    /** Empty nodes per shape: opened first fit, in preference order, when no open node has room. */
+    /** Empty nodes per shape: opened first fit, in preference order, when no open node has room. Built on first use. */
     empty: Map<number, CapacityIndex>;
+    /** The signature's member nodes, in preference order (for building `empty` lazily). */
+    members: number[];
   }
   const allIndexes: CapacityIndex[] = [];
   /** The indexes each node is in, so a placement updates only those. */
@@ -126,11 +128,28 @@ export function placeBatch(fw: Framework, cluster: ClusterState, session: Sessio
     for (const i of members) (indexesOf[i] ??= []).push(idx);
   };
   const bySignature = new Map<string, Indexes>();
-  const searchMemo = new Map<string, Map<number, { open: CapacityIndex; empty: CapacityIndex[] }>>();
+  const searchMemo = new Map<string, Map<number, SearchOrder>>();
   const isOpen = (i: number): boolean => cluster.usedPods[i]! > 0;
   const isEmpty = (i: number): boolean => cluster.usedPods[i]! <= 0;
+  /** The index of the empty nodes of `shape` among `ix`'s members, built (and enlisted) on first use; undefined if there are none. */
+  const emptyIndex = (ix: Indexes, shape: number): CapacityIndex | undefined => {
+    let idx = ix.empty.get(shape);
+    if (idx !== undefined || !shapeSet.has(shape)) return idx;
+    const ofShape = ix.members.filter((i) => shapeOf[i] === shape);
+    if (ofShape.length === 0) return undefined;
+    idx = new CapacityIndex(cluster, ofShape, isEmpty);
+    ix.empty.set(shape, idx);
+    enlist(idx, ofShape);
+    return idx;
+  };
+  interface SearchOrder {
+    open: CapacityIndex;
+    ix: Indexes;
+    /** Shapes to open an empty node of, in the order the pod prefers them. */
+    shapes: number[];
+  }
   /** The capacity indexes a pod class searches: its node classes' open nodes, then empty ones, shapes that suit it first. */
-  const searchOrder = (cp: CompiledPod): { open: CapacityIndex; empty: CapacityIndex[] } => {
+  const searchOrder = (cp: CompiledPod): SearchOrder => {
     const podShape = shapeBucket(cp.pod.memory, cp.pod.cpu);
     let byShape = searchMemo.get(cp.pod.staticKey);
     if (!byShape) searchMemo.set(cp.pod.staticKey, (byShape = new Map()));
@@ -144,24 +163,11 @@ export function placeBatch(fw: Framework, cluster: ClusterState, session: Sessio
       const ok = new Uint8Array(reps.length);
       for (const c of passing) ok[c] = 1;
       const members = prefer.filter((i) => ok[cluster.nodeClassOf[i]!] === 1);
-      ix = { open: new CapacityIndex(cluster, members, isOpen), empty: new Map() };
+      ix = { open: new CapacityIndex(cluster, members, isOpen), empty: new Map(), members };
       enlist(ix.open, members);
-      for (const shape of shapes) {
-        const ofShape = members.filter((i) => shapeOf[i] === shape);
-        if (ofShape.length === 0) continue;
-        const idx = new CapacityIndex(cluster, ofShape, isEmpty);
-        ix.empty.set(shape, idx);
-        enlist(idx, ofShape);
-      }
       bySignature.set(signature, ix);
     }
-    const found = ix;
-    const list = {
-      open: found.open,
-      empty: shapeOrder(podShape, shapes, memoryBinds)
-        .map((shape) => found.empty.get(shape))
-        .filter((x): x is CapacityIndex => x !== undefined),
-    };
+    const list: SearchOrder = { open: ix.open, ix, shapes: shapeOrder(podShape, shapes, memoryBinds) };
     byShape.set(podShape, list);
     return list;
   };
@@ -217,11 +223,11 @@ export function placeBatch(fw: Framework, cluster: ClusterState, session: Sessio
       }
       return;
     }
-    const { open, empty } = searchOrder(cp);
+    const { open, ix, shapes: order } = searchOrder(cp);
     const accept = (i: number): boolean => cp.fits(i);
     while (gLeft[g]! > 0) {
       let i = open.bestAligned(cp.request, accept, ALIGN_BUDGET);
-      for (let e = 0; i < 0 && e < empty.length; e++) i = empty[e]!.first(cp.request, accept);
+      for (let e = 0; i < 0 && e < order.length; e++) i = emptyIndex(ix, order[e]!)?.first(cp.request, accept) ?? -1;
       if (i < 0) break;
       const k = cp.hasDynamicConstraints ? 1 : Math.min(gLeft[g]!, maxFit(cluster, cp.pod, i));
       place(g, i, k, opts.explain ? explainChoice(fw, cp, cluster, session, i) : undefined);

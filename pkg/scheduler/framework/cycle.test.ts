@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Pod } from '../../api/types.js';
 import { makeNode, makePod } from '../../testing/builders.js';
-import { defaultProfile, inTreeRegistry } from '../plugins/registry.js';
+import { defaultProfile, inTreeRegistry, kubeSchedulerProfile } from '../plugins/registry.js';
 import { clusterOf, nodeInfo } from '../test-helpers.js';
 import { ClusterState } from './cluster.js';
 import { fitErrorMessage, NO_NODES_AVAILABLE, schedulePod } from './cycle.js';
@@ -70,6 +70,28 @@ t.test('schedulePod: MostAllocated picks the fullest node; ties go to the first 
     ],
   });
   t.equal(schedulePod(fw, pod, clusterOf(n('c'), n('a'))).nodeName, 'a', 'a tie goes to the name that sorts first');
+});
+
+t.test("kubeSchedulerProfile: kube-scheduler's own scores (LeastAllocated + BalancedAllocation) spread instead", async (t) => {
+  const kube = new Framework(kubeSchedulerProfile('kube'), inTreeRegistry());
+  const n = (name: string, ...pods: Pod[]) => nodeInfo(makeNode(name).capacity({ cpu: '4', memory: '16Gi' }).obj(), ...pods);
+  const pod = makePod('p').req({ cpu: '1', memory: '1Gi' }).obj();
+  const r = schedulePod(kube, pod, clusterOf(n('a'), n('b', makePod('x').req({ cpu: '2', memory: '4Gi' }).obj())));
+  t.equal(r.nodeName, 'a');
+  // LeastAllocated, integer arithmetic as in kube-scheduler: a: cpu (4000−1000)·100/4000 = 75,
+  // memory 15Gi·100/16Gi = 93, mean (75 + 93)/2 = 84. b: cpu 1000·100/4000 = 25, memory 11·100/16 = 68, mean 46.
+  // BalancedAllocation 100·(1 − |cpu − memory fraction|/2): a: 1 − |0.25 − 0.0625|/2 → 90; b: 1 − |0.75 − 0.3125|/2 → 78.
+  t.same(r.scores, {
+    nodes: ['a', 'b'],
+    totals: [474, 424],
+    plugins: ['TaintToleration', 'NodeResourcesFit', 'NodeResourcesBalancedAllocation'],
+    weights: [3, 1, 1],
+    byPlugin: [
+      [300, 300],
+      [84, 46],
+      [90, 78],
+    ],
+  });
 });
 
 t.test('schedulePod: one feasible node needs no scoring; no nodes at all', async (t) => {

@@ -66,3 +66,31 @@ export function defaultProfile(schedulerName = DEFAULT_SCHEDULER_NAME): Profile 
     },
   };
 }
+
+/**
+ * kube-scheduler's own default profile, for clusters that want its behaviour rather than berth's
+ * packing: the same filters, and the scores of pkg/scheduler/apis/config/v1/default_plugins.go —
+ * TaintToleration 3, NodeAffinity 2, PodTopologySpread 2, InterPodAffinity 2, NodeResourcesFit 1
+ * with LeastAllocated over cpu and memory (weights 1), NodeResourcesBalancedAllocation 1.
+ * ImageLocality (weight 1 in Kubernetes) is not part of berth. Serve it under a name of its own
+ * (`SchedulerOptions.profiles`) and pods pick it with `spec.schedulerName`.
+ */
+export function kubeSchedulerProfile(schedulerName: string): Profile {
+  const p = defaultProfile(schedulerName);
+  return {
+    ...p,
+    scores: [...p.scores, { name: NodeResourcesBalancedAllocation.name, weight: 1 }],
+    pluginArgs: {
+      [NodeResourcesFit.name]: {
+        scoringStrategy: {
+          type: 'LeastAllocated',
+          resources: [
+            { name: 'cpu', weight: 1 },
+            { name: 'memory', weight: 1 },
+          ],
+        },
+      } satisfies NodeResourcesFitArgs,
+      [NodeResourcesBalancedAllocation.name]: { resources: [{ name: 'cpu', weight: 1 }, { name: 'memory', weight: 1 }] } satisfies NodeResourcesBalancedAllocationArgs,
+    },
+  };
+}

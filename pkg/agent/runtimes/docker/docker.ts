@@ -612,7 +612,10 @@ export class DockerRuntime implements ContainerRuntime {
     const deadline = parseTime(pod.metadata.deletionTimestamp);
     const grace = Math.max(0, Number.isNaN(deadline) ? (pod.metadata.deletionGracePeriodSeconds ?? 30) * 1000 : deadline - ctx.now());
     if (await this.stopRuns(engine, pod, ctx, dp, runs, (r) => this.runState(r).running, 'Stopping container %s', grace)) runs = await this.runsOf(engine, dp.uid);
-    if (pod.status?.startTime) await this.writeStatus(pod, ctx, dp, runs, true);
+    // A terminal status stays as written (the kubelet never rewrites a finished pod's status): a
+    // pod kept by a finalizer comes back here after its containers are removed, and must not then
+    // turn into ContainerStatusUnknown.
+    if (pod.status?.startTime && !isTerminalPhase(pod)) await this.writeStatus(pod, ctx, dp, runs, true);
     await this.removeAll(engine, dp.uid);
     await ctx.deletePod(pod);
   }
@@ -686,6 +689,9 @@ export class DockerRuntime implements ContainerRuntime {
     };
     if (!latest) {
       if (terminal) {
+        // Its containers are gone: a run that had finished keeps its recorded end (as the kubelet's status manager does).
+        const known = (init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses)?.find((s) => s.name === c.name);
+        if (known?.state?.terminated) return { ...known, ready: false, started: false };
         return { ...waitingStatus(c, ''), state: { terminated: { exitCode: 137, reason: 'ContainerStatusUnknown', message: 'The container could not be located when the pod was terminated', startedAt: null, finishedAt: null } } };
       }
       const w = reached ? dp.waiting.get(c.name) : undefined;
@@ -700,8 +706,10 @@ export class DockerRuntime implements ContainerRuntime {
     if (st.running) {
       const prober = dp.probers.get(latest.id);
       s.state = { running: { startedAt: rfc3339(st.startedAt) } };
-      s.started = prober?.started ?? true;
-      s.ready = prober?.ready ?? true;
+      // Before its probes have run (just started, or adopted): not started while a startup probe
+      // is unproven, not ready while a startup or readiness probe is, as the kubelet reports it.
+      s.started = prober?.started ?? !c.startupProbe;
+      s.ready = prober?.ready ?? !(c.startupProbe || c.readinessProbe);
       if (prevTerm) s.lastState = { terminated: prevTerm };
       return s;
     }

@@ -3,8 +3,9 @@
  * socket in a temporary directory, stopped by its pid; never anyone else's engine), and a tiny
  * image built from Debian's `busybox-static` (`/bin/busybox` and a symlink per applet).
  *
- * CI installs both (`apt-get install -y docker.io busybox-static`, see `.ci/run`); without them
- * these helpers throw saying so, and the tests using them fail.
+ * CI installs both (`apt-get install -y docker.io busybox-static`, see `.ci/run`). Where Docker
+ * truly cannot run (dockerd or busybox-static not installed, not root, or dockerd exits as it
+ * starts), `dockerForTests` says why and the tests skip with that message; any other failure fails.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -44,16 +45,52 @@ function mountsUnder(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
+/** dockerd exited while starting: this machine cannot run it (no cgroups, no privileges…). */
+export class DockerdExitedError extends Error {}
+
+/** A new directory for a test engine (`/tmp/berth-dockerd-…`): its socket is `<dir>/docker.sock`. */
+export function dockerdDir(): string {
+  return mkdtempSync(join(tmpdir(), 'berth-dockerd-'));
+}
+
+/** The `host` of the engine `startDockerd(dir)` starts. */
+export function dockerdHost(dir: string): string {
+  return `unix://${join(dir, 'docker.sock')}`;
+}
+
+/** Why the Docker tests cannot run on this machine (undefined when they can): what is missing and how to get it. */
+export function dockerUnavailable(): string | undefined {
+  if (!which('dockerd')) return 'dockerd is not installed: apt-get install -y docker.io busybox-static (as .ci/run does)';
+  if (!existsSync(BUSYBOX)) return `${BUSYBOX} is missing: apt-get install -y busybox-static (as .ci/run does)`;
+  if (process.getuid?.() !== 0) return 'dockerd needs root to start: run the Docker runtime tests as root (CI does)';
+  return undefined;
+}
+
+/**
+ * A test engine, or why this machine cannot run one (the test then skips with that reason):
+ * dockerd or busybox-static missing, not root, or dockerd exiting as it starts. Any other
+ * failure (dockerd not answering, …) throws, failing the test.
+ */
+export async function dockerForTests(dir?: string): Promise<{ dockerd: TestDockerd; skip?: undefined } | { dockerd?: undefined; skip: string }> {
+  const why = dockerUnavailable();
+  if (why) return { skip: `Docker cannot run here: ${why}` };
+  try {
+    return { dockerd: await startDockerd(dir) };
+  } catch (e) {
+    if (e instanceof DockerdExitedError) return { skip: `Docker cannot run here: ${e.message}` };
+    throw e;
+  }
+}
+
 /**
  * Starts `dockerd` with its own socket, data root and exec root (vfs storage, no iptables, no
- * bridge), and waits until it answers. Throws when dockerd is missing, we are not root, or it
- * does not come up in 30 s (its log is in the message).
+ * bridge) in `dir`, and waits until it answers. Throws when dockerd is missing, we are not root,
+ * it exits as it starts (DockerdExitedError, with its log), or it does not answer in 30 s.
  */
-export async function startDockerd(): Promise<TestDockerd> {
-  const bin = which('dockerd');
-  if (!bin) throw new Error('dockerd is not installed: apt-get install -y docker.io busybox-static (as .ci/run does)');
-  if (process.getuid?.() !== 0) throw new Error('dockerd needs root to start; run the Docker runtime tests as root (CI does)');
-  const dir = mkdtempSync(join(tmpdir(), 'berth-dockerd-'));
+export async function startDockerd(dir = dockerdDir()): Promise<TestDockerd> {
+  const why = dockerUnavailable();
+  if (why) throw new Error(why);
+  const bin = which('dockerd')!;
   const sock = join(dir, 'docker.sock');
   const logPath = join(dir, 'dockerd.log');
   const log = openSync(logPath, 'a');
@@ -73,7 +110,7 @@ export async function startDockerd(): Promise<TestDockerd> {
   child.unref();
   const pid = child.pid!;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const host = `unix://${sock}`;
+  const host = dockerdHost(dir);
   const engine = new DockerEngine(host, 5000);
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -94,7 +131,11 @@ export async function startDockerd(): Promise<TestDockerd> {
   };
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`dockerd exited with ${child.exitCode}: see ${logPath}`);
+    if (child.exitCode !== null) {
+      const tail = readFileSync(logPath, 'utf8').trim().split('\n').slice(-5).join('\n');
+      await stop();
+      throw new DockerdExitedError(`dockerd exited with ${child.exitCode} as it started; the end of its log:\n${tail}`);
+    }
     try {
       await engine.ping();
       break;

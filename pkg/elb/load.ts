@@ -1,0 +1,161 @@
+/**
+ * Load in virtual time: a load profile (requests per second over time) replayed against a target
+ * group through the same routing and health logic as the real listeners, with no sockets. Each
+ * request picks a target (round robin or least outstanding requests, health, slow start,
+ * draining), is answered by the pod's simulated application (`AppModel`: its service time on the
+ * cluster clock and its CPU cost, which metrics.k8s.io and the HPA see), and is counted in the
+ * group's metrics. `berth simulate` and the HPA tests drive it.
+ *
+ * Profiles: `{type: constant, rps}`, `{type: steps, steps: [{atSeconds, rps}]}`,
+ * `{type: daily, minRps, maxRps, peakHour}` (a sine over 24 h, lowest 12 h from the peak), or
+ * `{type: series, points: [{atSeconds, rps}]}` (a recorded series, linear between points; from a
+ * CSV of `seconds,rps` lines with `parseSeriesCsv`).
+ */
+import type { Pod } from '../api/types.js';
+import type { Clock } from '../clock/clock.js';
+import type { AppModel } from './appserver.js';
+import type { CheckResult, HealthCheck, TargetGroupEngine, TargetSpec, TargetTransport } from './targetgroup.js';
+
+export type LoadProfile =
+  | { type: 'constant'; rps: number }
+  | { type: 'steps'; steps: { atSeconds: number; rps: number }[] }
+  | { type: 'daily'; minRps: number; maxRps: number; peakHour?: number }
+  | { type: 'series'; points: { atSeconds: number; rps: number }[] };
+
+/** Requests per second at `seconds` after the load starts. */
+export function rateAt(p: LoadProfile, seconds: number): number {
+  switch (p.type) {
+    case 'constant':
+      return p.rps;
+    case 'steps': {
+      let r = 0;
+      for (const s of [...p.steps].sort((a, b) => a.atSeconds - b.atSeconds)) if (seconds >= s.atSeconds) r = s.rps;
+      return r;
+    }
+    case 'daily': {
+      const peak = (p.peakHour ?? 14) * 3600;
+      const phase = ((seconds - peak) / 86_400) * 2 * Math.PI;
+      return p.minRps + ((p.maxRps - p.minRps) * (1 + Math.cos(phase))) / 2;
+    }
+    case 'series': {
+      const pts = [...p.points].sort((a, b) => a.atSeconds - b.atSeconds);
+      if (!pts.length) return 0;
+      if (seconds <= pts[0]!.atSeconds) return pts[0]!.rps;
+      for (let i = 1; i < pts.length; i++) {
+        const a = pts[i - 1]!;
+        const b = pts[i]!;
+        if (seconds <= b.atSeconds) return a.rps + ((b.rps - a.rps) * (seconds - a.atSeconds)) / Math.max(1e-9, b.atSeconds - a.atSeconds);
+      }
+      return pts.at(-1)!.rps;
+    }
+  }
+}
+
+/** Thrown for a malformed CSV series, with the line. */
+export class SeriesError extends Error {}
+
+/** Parses `seconds,rps` lines (a header line and `#` comments are skipped). Throws SeriesError naming the line. */
+export function parseSeriesCsv(text: string, file = 'series.csv'): LoadProfile {
+  const points: { atSeconds: number; rps: number }[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    const l = line.trim();
+    if (!l || l.startsWith('#')) return;
+    const [a, b] = l.split(',').map((x) => x.trim());
+    if (i === 0 && (Number.isNaN(Number(a)) || Number.isNaN(Number(b)))) return; // header
+    const at = Number(a);
+    const rps = Number(b);
+    if (!Number.isFinite(at) || !Number.isFinite(rps) || rps < 0) throw new SeriesError(`${file}:${i + 1}: expected "seconds,requests per second", got "${l}"`);
+    points.push({ atSeconds: at, rps });
+  });
+  if (!points.length) throw new SeriesError(`${file}: no data lines`);
+  return { type: 'series', points };
+}
+
+/** Health checks against the application model (virtual time, no sockets). */
+export function modelTransport(model: AppModel, podOf: (uid: string) => Pod | undefined): TargetTransport {
+  return {
+    async healthCheck(t: TargetSpec, hc: HealthCheck): Promise<CheckResult> {
+      const p = t.pod ? podOf(t.pod.uid) : undefined;
+      if (!p || p.status?.phase !== 'Running') return { error: 'connect' };
+      return { status: hc.protocol === 'TCP' ? 200 : model.statusOf(p) };
+    },
+  };
+}
+
+/** Counts of a load run. */
+export interface LoadStats {
+  sent: number;
+  /** Answers with a 2xx/3xx status. */
+  ok: number;
+  /** Answers with a 4xx/5xx status from a target. */
+  failed: number;
+  /** Requests the load balancer answered 503 itself (no target). */
+  elb503: number;
+}
+
+/** Replays a profile against a target group on the cluster clock, in ticks of `tickMs`. */
+export class VirtualLoad {
+  readonly stats: LoadStats = { sent: 0, ok: 0, failed: 0, elb503: 0 };
+  private cancel?: () => void;
+  private carry = 0;
+  private startedAt = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly group: TargetGroupEngine,
+    private readonly model: AppModel,
+    private readonly podOf: (uid: string) => Pod | undefined,
+    private readonly profile: LoadProfile,
+    private readonly tickMs = 100,
+  ) {}
+
+  start(): void {
+    this.startedAt = this.clock.now();
+    this.schedule();
+  }
+
+  stop(): void {
+    this.cancel?.();
+    this.cancel = undefined;
+  }
+
+  private schedule(): void {
+    this.cancel = this.clock.setTimer(this.tickMs, () => {
+      this.tick();
+      this.schedule();
+    });
+  }
+
+  private tick(): void {
+    const rps = rateAt(this.profile, (this.clock.now() - this.startedAt) / 1000);
+    this.carry += (rps * this.tickMs) / 1000;
+    const n = Math.floor(this.carry);
+    this.carry -= n;
+    for (let i = 0; i < n; i++) this.one();
+  }
+
+  /** One request now. */
+  private one(): void {
+    this.stats.sent++;
+    const t = this.group.pick();
+    if (!t) {
+      this.group.elb5xx++;
+      this.stats.elb503++;
+      return;
+    }
+    const pod = t.spec.pod ? this.podOf(t.spec.pod.uid) : undefined;
+    if (!pod || pod.status?.phase !== 'Running') {
+      this.group.done(t, 502, 0);
+      this.stats.failed++;
+      return;
+    }
+    const r = this.model.handle(pod);
+    const finish = (): void => {
+      this.group.done(t, r.status, r.serviceMs);
+      if (r.status < 400) this.stats.ok++;
+      else this.stats.failed++;
+    };
+    if (r.serviceMs > 0) this.clock.setTimer(r.serviceMs, finish);
+    else finish();
+  }
+}
