@@ -8,7 +8,7 @@ import { catalog } from '../cloud/catalog.js';
 import type { Instance } from '../cloud/types.js';
 import { virtualCluster } from '../nodeautoscaler/vcluster.testutil.js';
 import { offeringOf } from './bench.js';
-import { plan, type PodGroup } from './planner.js';
+import { highs, plan, type PodGroup } from './planner.js';
 import { KarpenterKinds, type NodeClaim } from './types.js';
 
 const MIN = 60_000;
@@ -35,6 +35,8 @@ async function hourly(c: import('../client/client.js').Client): Promise<number> 
 }
 
 t.test('the corpus NodePool applies unchanged, provisions a cheap mix for pending pods, and consolidation lowers the cost', async (t) => {
+  // Load the solver (WebAssembly, real time) before virtual time starts, so a loaded machine cannot race it.
+  await highs();
   const vc = await virtualCluster();
   t.teardown(() => vc.stop());
   const c = vc.cp.client;

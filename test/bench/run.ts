@@ -56,8 +56,8 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(api)}\nwrote ${join(RESULTS, 'api.json')}\n`);
 
   // The control plane end to end (berth bench e2e); the issue's full size is --nodes 1000 --replicas 10000.
-  const e2eNodes = Number(process.env.BENCH_E2E_NODES ?? 100);
-  const e2eReplicas = Number(process.env.BENCH_E2E_REPLICAS ?? 1000);
+  const e2eNodes = Number(process.env.BENCH_E2E_NODES ?? 20);
+  const e2eReplicas = Number(process.env.BENCH_E2E_REPLICAS ?? 300);
   const e2e = [await benchE2e({ nodes: e2eNodes, replicas: e2eReplicas, store: 'memory' }), await benchE2e({ nodes: e2eNodes, replicas: e2eReplicas, store: 'sqlite' })];
   writeFileSync(join(RESULTS, 'e2e.json'), `${JSON.stringify({ benchmark: 'e2e', date: new Date().toISOString(), node: process.version, results: e2e }, null, 2)}\n`);
   for (const r of e2e) process.stdout.write(`${JSON.stringify(r)}\n`);
