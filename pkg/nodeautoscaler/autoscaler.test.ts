@@ -3,34 +3,9 @@ import type { Node, Pod } from '../api/types.js';
 import { Kinds } from '../client/client.js';
 import type { AutoScalingGroup } from '../cloud/types.js';
 import type { AutoscalingHandle } from '../autoscaling/install.js';
-import { virtualCluster } from './vcluster.testutil.js';
+import { deployment, group, virtualCluster } from './vcluster.testutil.js';
 
 const MIN = 60_000;
-
-const group = (name: string, type: string, extra = '') => `
-apiVersion: autoscaling.berth.dev/v1
-kind: AutoScalingGroup
-metadata: {name: ${name}}
-spec:
-  tags: {k8s.io/cluster-autoscaler/enabled: "true"}
-  minSize: 1
-  maxSize: 50
-  launchTemplate: {instanceType: ${type}${extra}}
-  availabilityZones: [us-east-1a, us-east-1b]
-`;
-const deployment = (name: string, replicas: number, cpu: string, podExtra = '') => `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}}
-spec:
-  replicas: ${replicas}
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}${podExtra}}
-    spec:
-      containers:
-      - {name: c, image: nginx, resources: {requests: {cpu: "${cpu}", memory: 1Gi}}}
-`;
 
 t.test('100 pods of 1 cpu: an empty group grows to the fewest nodes in under 5 virtual minutes, and back to minSize', async (t) => {
   const vc = await virtualCluster();

@@ -70,3 +70,30 @@ export async function virtualCluster(opts: Partial<ControlPlaneOptions> = {}, se
     stop: () => cp.stop(),
   };
 }
+
+/** An Auto Scaling group the node autoscaler manages (tagged), as YAML. */
+export const group = (name: string, type: string, extra = '') => `
+apiVersion: autoscaling.berth.dev/v1
+kind: AutoScalingGroup
+metadata: {name: ${name}}
+spec:
+  tags: {k8s.io/cluster-autoscaler/enabled: "true"}
+  minSize: 1
+  maxSize: 50
+  launchTemplate: {instanceType: ${type}${extra}}
+  availabilityZones: [us-east-1a, us-east-1b]
+`;
+/** A Deployment of `replicas` pods requesting `cpu` and 1 GiB, as YAML. */
+export const deployment = (name: string, replicas: number, cpu: string, podExtra = '') => `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}${podExtra}}
+    spec:
+      containers:
+      - {name: c, image: nginx, resources: {requests: {cpu: "${cpu}", memory: 1Gi}}}
+`;
