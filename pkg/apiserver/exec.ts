@@ -21,6 +21,12 @@ import type { ObjectStore } from './store.js';
 /** WebSocket subprotocols berth speaks, most preferred first. */
 export const EXEC_WS_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 
+/**
+ * Milliseconds a WebSocket exec waits between the upgrade and running the command, so that the
+ * client has created its stream pipes (client-go's wsStreamCreator.readDemuxLoop discards frames
+ * for streams it does not know yet).
+ */
+const WS_START_DELAY_MS = 100;
 const CH = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
 
 /** What an exec request asks for (`?command=…&container=…&stdin=true&stdout=true&stderr=true&tty=true`). */
@@ -213,11 +219,18 @@ function runWebSocket(ctx: ExecContext, ws: WebSocket, er: ExecRequest, r: Await
     tty: er.tty,
     ...(resize ? { resize } : {}),
   };
-  void run(ctx, er, r, io, ac.signal).then((status) => {
-    send(CH.error, Buffer.from(JSON.stringify(status)));
-    ws.close(1000);
-    ac.abort();
-  });
+  // client-go creates its stream pipes only after the upgrade returns and drops any frame that
+  // arrives for a stream it has not created yet ("Unknown stream id, discarding message"), so a
+  // command that prints at once could lose its output on a busy machine. A real container's exec
+  // start takes longer than this; the simulated one waits the same before it runs.
+  const start = setTimeout(() => {
+    void run(ctx, er, r, io, ac.signal).then((status) => {
+      send(CH.error, Buffer.from(JSON.stringify(status)));
+      ws.close(1000);
+      ac.abort();
+    });
+  }, WS_START_DELAY_MS);
+  ac.signal.addEventListener('abort', () => clearTimeout(start), { once: true });
 }
 
 function runSpdy(ctx: ExecContext, session: SpdySession, er: ExecRequest, r: Awaited<ReturnType<typeof resolve>>): void {

@@ -13,7 +13,7 @@
 import { isNotFound } from '../api/errors.js';
 import { deepEqual, ownerRef } from '../api/meta.js';
 import type { KubeObject, Pod } from '../api/types.js';
-import { hostPortFor, PORTS_ANNOTATION } from '../agent/index.js';
+import { hostPortFor, portsOf, PORTS_ANNOTATION } from '../agent/index.js';
 import type { Clock } from '../clock/clock.js';
 import { Kinds } from '../client/client.js';
 import type { Informer } from '../client/informer.js';
@@ -182,6 +182,9 @@ export class DataPlane {
       const pod = pods.cache.byIndex('uid', t.pod.uid)[0];
       if (!pod) throw new Error(`pod ${t.pod.namespace}/${t.pod.name} is gone`);
       if (pod.metadata.annotations?.[PORTS_ANNOTATION] !== undefined) {
+        // Targets from EndpointSlices already carry the host port; targets a user registered by
+        // pod name carry the container port.
+        if (portsOf(pod)?.some((m) => m.hostPort === t.port)) return { host: '127.0.0.1', port: t.port };
         const hp = hostPortFor(pod, t.port);
         if (!hp) throw new Error(`pod ${t.pod.name} has no host port for ${t.port}`);
         return { host: '127.0.0.1', port: hp };

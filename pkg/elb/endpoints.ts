@@ -8,6 +8,7 @@
  * serving / terminating; terminating pods stay in slices with ready false, as Kubernetes 1.26+).
  * Services without a selector are left alone: their Endpoints are the user's.
  */
+import { hostPortFor, PORTS_ANNOTATION } from '../agent/index.js';
 import { selectorFromMap } from '../api/labels.js';
 import { deepEqual, ownerRef } from '../api/meta.js';
 import { isPodReady } from '../api/podutil.js';
@@ -129,12 +130,19 @@ export class EndpointsController implements Reconciler {
     };
   }
 
-  /** The Service's ports as this pod serves them, or undefined when a named port is missing on it. */
+  /**
+   * The Service's ports as this pod serves them, or undefined when a named port is missing on it.
+   * A Docker pod (host networking) serves a declared container port on the host port the agent
+   * gave it (`node.berth.dev/ports`, see pkg/agent/runtimes/docker/ports.ts), so its endpoint
+   * carries that host port: `127.0.0.1:<host port>` is where a client reaches it.
+   */
   private portsFor(svc: Service, p: Pod): EndpointPort[] | undefined {
     const out: EndpointPort[] = [];
+    const mapped = p.metadata.annotations?.[PORTS_ANNOTATION] !== undefined;
     for (const sp of svc.spec.ports ?? []) {
-      const port = findPort(p, sp);
-      if (port === undefined) continue;
+      const containerPort = findPort(p, sp);
+      if (containerPort === undefined) continue;
+      const port = (mapped && hostPortFor(p, containerPort, sp.protocol ?? 'TCP')) || containerPort;
       out.push({ ...(sp.name ? { name: sp.name } : {}), port, protocol: sp.protocol ?? 'TCP', ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) });
     }
     if ((svc.spec.ports ?? []).length && !out.length) return undefined;

@@ -201,6 +201,14 @@ t.test('berth server --runtime docker: a Deployment of real HTTP servers behind 
     t.equal(await httpGet('127.0.0.1', hostPort(p)), `hello from ${p.metadata.name}\n`, `${p.metadata.name} answers on 127.0.0.1:${hostPort(p)}`);
   }
   t.equal(ports.size, 3, 'each replica has a port of its own');
+  // The Service's Endpoints are where clients reach the replicas: 127.0.0.1 and each host port.
+  const endpoints = await waitFor(async () => {
+    const ep = await api<{ subsets?: { addresses?: { ip: string; targetRef?: { name: string } }[]; ports?: { port: number }[] }[] }>(s, '/api/v1/namespaces/default/endpoints/web');
+    const seen = new Map<string, string>();
+    for (const ss of ep.subsets ?? []) for (const a of ss.addresses ?? []) for (const pt of ss.ports ?? []) seen.set(a.targetRef?.name ?? '', `${a.ip}:${pt.port}`);
+    return seen.size === 3 ? seen : undefined;
+  }, 'Endpoints for the 3 replicas', 30_000);
+  for (const p of web) t.equal(endpoints.get(p.metadata.name!), `127.0.0.1:${hostPort(p)}`, `the Endpoints of ${p.metadata.name} carry its host port`);
 
   // Logs and exec through berth and kubectl, all at once.
   const first = web[0]!.metadata.name!;
