@@ -236,11 +236,32 @@ t.test('the same output as kubectl, against the same server', { skip: !(await ku
     ['get', 'pods', '-o', 'yaml'],
     ['get', 'deploy,svc', '-o', 'name'],
     ['get', 'svc', '-o', 'json'],
+    ['get', 'pods', '--no-headers'],
+    ['get', 'pods', '-A', '--sort-by', '{.status.podIP}'],
+    ['get', 'pods', '--sort-by=.metadata.name', '-o', 'name'],
+    ['get', 'nodes', '--sort-by', '.metadata.name', '--no-headers'],
   ]) {
     const ours = await env.run(args);
     const theirs = await kubectl(env, args);
     t.equal(ours.stdout, theirs.stdout, args.join(' '));
   }
+});
+
+t.test('--no-headers and --sort-by', async (t) => {
+  let r = await env.run(['get', 'pods', '--no-headers', '--sort-by', '.status.phase']);
+  // Without the header line, the columns are as wide as their cells (kubectl's widths too).
+  t.equal(r.stdout, `db-0          0/1   Pending   0     3h25m
+web-5d8f7-a   1/1   Running   0     3h25m
+web-5d8f7-b   1/1   Running   0     3h25m
+`, 'Pending before Running, no header line');
+  r = await env.run(['get', 'pods', '-A', '-o', 'name', '--sort-by', '{.metadata.namespace}']);
+  t.equal(r.stdout, 'pod/db-0\npod/web-5d8f7-a\npod/web-5d8f7-b\npod/dns\n', 'by namespace, stable within one');
+  r = await env.run(['get', 'pods', '--sort-by', '.spec.nope']);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /couldn't find any field with path "\{\.spec\.nope\}" in the list of objects/);
+  r = await env.run(['get', 'pods', '--sort-by', '.spec..x']);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /unexpected path string "\.spec\.\.x"/);
 });
 
 t.test('api-resources', async (t) => {

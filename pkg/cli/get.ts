@@ -8,6 +8,7 @@ import type { KubeObject } from '../api/types.js';
 import { resolveArgs, type ResourceRequest } from './args.js';
 import { CliError, errorLine, ReportedError } from './errors.js';
 import { parseQty, unitValue } from './quantity.js';
+import { sortObjects } from './sortby.js';
 import { asList, hideManagedFields, kindPrefix, TablePrinter, toJson, toYaml, type ServerTable } from './printers.js';
 import type { Session } from './session.js';
 import type { IO } from './types.js';
@@ -19,6 +20,10 @@ export interface GetOptions {
   selector?: string;
   fieldSelector?: string;
   showLabels?: boolean;
+  /** Leave out the header line of tables (`--no-headers`). */
+  noHeaders?: boolean;
+  /** Order the objects by this field path (`--sort-by .metadata.creationTimestamp`, see sortby.ts). */
+  sortBy?: string;
   watch?: boolean;
   /** Instance types only: at least this many vCPUs (`--min-vcpu 8`). */
   minVcpu?: string;
@@ -75,7 +80,8 @@ export async function runGet(s: Session, io: IO, args: string[], opts: GetOption
     // One name of one kind prints the object itself; anything else a List.
     const single = reqs.length === 1 && reqs[0]!.names.length === 1;
     for (const q of reqs) {
-      for (const o of await objectsOf(s, q, ns, opts, errors)) {
+      const objects = await objectsOf(s, q, ns, opts, errors);
+      for (const o of opts.sortBy ? sortObjects(objects, opts.sortBy) : objects) {
         if (keep && !keep(o)) continue;
         items.push({ ...hideManagedFields(o), apiVersion: o.apiVersion ?? groupVersion(q.r), kind: o.kind ?? q.r.kind });
         names.push(`${kindPrefix(q.r)}/${o.metadata.name}\n`);
@@ -94,9 +100,11 @@ export async function runGet(s: Session, io: IO, args: string[], opts: GetOption
         wide: output === 'wide',
         withNamespace: !!opts.allNamespaces && q.r.namespaced,
         showLabels: !!opts.showLabels,
+        noHeaders: !!opts.noHeaders,
         ...(withKind ? { kindPrefix: kindPrefix(q.r) } : {}),
       });
       const t = await tableOf(s, q, ns, opts, errors);
+      if (opts.sortBy) await sortRows(s, q, ns, opts, t);
       if (keep) {
         // The table's rows carry only metadata: the spec decides, by name.
         const names = new Set((await objectsOf(s, q, ns, opts, [])).filter(keep).map((o) => o.metadata.name));
@@ -139,6 +147,19 @@ async function tableOf(s: Session, q: ResourceRequest, ns: string | undefined, o
   return merged ?? { kind: 'Table', apiVersion: 'meta.k8s.io/v1', columnDefinitions: [], rows: [] };
 }
 
+/**
+ * Orders a table's rows by `--sort-by`: the rows carry only metadata, so the objects are listed
+ * too and sorted, and the rows follow them (matched by namespace and name).
+ */
+async function sortRows(s: Session, q: ResourceRequest, ns: string | undefined, opts: GetOptions, t: ServerTable): Promise<void> {
+  if (!t.rows.length) return;
+  const order = new Map<string, number>();
+  sortObjects(await objectsOf(s, q, ns, opts, []), opts.sortBy!).forEach((o, i) => order.set(`${o.metadata.namespace ?? ''}/${o.metadata.name}`, i));
+  const nameIdx = t.columnDefinitions.findIndex((c) => c.format === 'name');
+  const rank = (row: ServerTable['rows'][number]): number => order.get(`${row.object?.metadata?.namespace ?? (q.r.namespaced ? (ns ?? s.namespace) : '')}/${row.object?.metadata?.name ?? String(row.cells[Math.max(0, nameIdx)])}`) ?? -1;
+  t.rows = t.rows.map((row, i) => ({ row, i, r: rank(row) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.row);
+}
+
 async function objectsOf(s: Session, q: ResourceRequest, ns: string | undefined, opts: GetOptions, errors: unknown[]): Promise<KubeObject[]> {
   const namespace = q.r.namespaced ? ns : undefined;
   if (!q.names.length) return (await s.client.transport.list(q.r, namespace, selectors(opts))).items;
@@ -170,8 +191,9 @@ async function watch(s: Session, io: IO, reqs: ResourceRequest[], ns: string | u
   const labelSelector = opts.selector;
 
   if (output === '' || output === 'wide') {
-    const printer = new TablePrinter({ wide: output === 'wide', withNamespace: !!opts.allNamespaces && q.r.namespaced, showLabels: !!opts.showLabels });
+    const printer = new TablePrinter({ wide: output === 'wide', withNamespace: !!opts.allNamespaces && q.r.namespaced, showLabels: !!opts.showLabels, noHeaders: !!opts.noHeaders });
     const first = (await s.client.transport.table(q.r, namespace, name, name ? {} : selectors(opts))) as ServerTable;
+    if (opts.sortBy) await sortRows(s, q, namespace, opts, first);
     const text = printer.print(first);
     if (text) io.stdout(text);
     else if (!name) noResources(io, reqs, opts, s.namespace);
@@ -193,7 +215,7 @@ async function watch(s: Session, io: IO, reqs: ResourceRequest[], ns: string | u
     else io.stdout(`${toYaml(obj)}---\n`);
   };
   const list = name ? { items: [await s.client.transport.get(q.r, namespace, name)], metadata: {} as { resourceVersion?: string } } : await s.client.transport.list(q.r, namespace, selectors(opts));
-  for (const o of list.items) print(o);
+  for (const o of opts.sortBy ? sortObjects(list.items, opts.sortBy) : list.items) print(o);
   const rv = name ? list.items[0]!.metadata.resourceVersion : list.metadata.resourceVersion;
   const events = await s.client.transport.watch(q.r, namespace, { ...(rv ? { resourceVersion: rv } : {}), ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) }, signal);
   for await (const ev of events) {

@@ -38,6 +38,8 @@ export interface TableOptions {
   withNamespace?: boolean;
   /** Add a LABELS column last (`--show-labels`). */
   showLabels?: boolean;
+  /** Print no header line (`--no-headers`). */
+  noHeaders?: boolean;
   /** Prefix names with `kind.group/` (several kinds, or `get all`). */
   kindPrefix?: string;
 }
@@ -57,7 +59,7 @@ export class TablePrinter {
   print(table: ServerTable): string {
     const cols = table.columnDefinitions ?? [];
     const key = JSON.stringify(cols);
-    const printHeaders = key !== this.lastColumns && cols.length > 0;
+    const printHeaders = key !== this.lastColumns && cols.length > 0 && !this.opts.noHeaders;
     if (table.rows.length === 0) return '';
     if (printHeaders) this.lastColumns = key;
     const visible = cols.map((c, i) => ({ c, i })).filter(({ c }) => this.opts.wide || !c.priority);

@@ -83,6 +83,8 @@ export function buildProgram(io: IO): Command {
     .option('-l, --selector <selector>', 'label selector')
     .option('--field-selector <selector>', 'field selector')
     .option('--show-labels', 'show all labels as the last column')
+    .option('--no-headers', 'leave out the header line of tables')
+    .option('--sort-by <jsonpath>', 'order by a field path, e.g. .metadata.creationTimestamp or {.spec.replicas}')
     .option('-w, --watch', 'after listing, watch for changes')
     .option('--min-vcpu <n>', 'instancetypes: at least this many vCPUs')
     .option('--min-memory <quantity>', 'instancetypes: at least this much memory (16Gi)')
@@ -96,6 +98,8 @@ export function buildProgram(io: IO): Command {
           ...(o.selector ? { selector: o.selector as string } : {}),
           ...(o.fieldSelector ? { fieldSelector: o.fieldSelector as string } : {}),
           showLabels: !!o.showLabels,
+          noHeaders: o.headers === false,
+          ...(o.sortBy ? { sortBy: o.sortBy as string } : {}),
           watch: !!o.watch,
         }),
       ),
