@@ -41,3 +41,13 @@ export function isPodActive(pod: Pod): boolean {
 export function podRestarts(pod: Pod): number {
   return (pod.status?.containerStatuses ?? []).reduce((n, s) => n + (s.restartCount ?? 0), 0);
 }
+
+/**
+ * The name of the informer-cache index of pods by node, and its function (`[spec.nodeName]`, or
+ * none for an unbound pod). Controllers sharing the pod informer register the same index with
+ * `cache.addIndex(POD_NODE_INDEX, podNodeIndex)` and look pods up with `byIndex(POD_NODE_INDEX, node)`.
+ */
+export const POD_NODE_INDEX = 'node';
+export function podNodeIndex(pod: Pod): string[] {
+  return pod.spec.nodeName ? [pod.spec.nodeName] : [];
+}

@@ -14,6 +14,7 @@
  * Level-based per node: each reconcile compares the newest heartbeat with the clock and asks to be
  * looked at again when the node would next become stale.
  */
+import { POD_NODE_INDEX, podNodeIndex } from '../../api/podutil.js';
 import { StatusError } from '../../api/errors.js';
 import { clone, deepEqual } from '../../api/meta.js';
 import type { Condition, KubeObject, Node, Pod, Taint } from '../../api/types.js';
@@ -66,7 +67,7 @@ export class NodeLifecycleController implements Reconciler {
     this.nodes = mgr.informer<Node>(Kinds.Node);
     this.leases = mgr.informer<Lease>(Kinds.Lease, { namespace: NODE_LEASE_NAMESPACE });
     this.pods = mgr.informer<Pod>(Kinds.Pod);
-    this.pods.cache.addIndex('node', (p) => (p.spec.nodeName ? [p.spec.nodeName] : []));
+    this.pods.cache.addIndex(POD_NODE_INDEX, podNodeIndex);
     const g = opts.gracePeriodSeconds ?? NODE_MONITOR_GRACE_SECONDS;
     if (!(g > 0)) throw new RangeError(`gracePeriodSeconds must be > 0, got ${g}`);
     this.graceMs = g * 1000;
@@ -150,7 +151,7 @@ export class NodeLifecycleController implements Reconciler {
 
   /** MarkPodsNotReady: the pods of an unreachable node are no longer Ready. */
   private async markPodsNotReady(ctx: ReconcileContext, nodeName: string, now: string): Promise<void> {
-    for (const p of this.pods.cache.byIndex('node', nodeName)) {
+    for (const p of this.pods.cache.byIndex(POD_NODE_INDEX, nodeName)) {
       const ready = p.status?.conditions?.find((c) => c.type === 'Ready');
       if (!ready || ready.status === 'False' || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
       try {

@@ -11,6 +11,7 @@
  * Level-based per node: each reconcile reads the node's NoExecute taints and its pods, deletes
  * those whose time is up, and asks to be looked at again when the next one's is.
  */
+import { POD_NODE_INDEX, podNodeIndex } from '../../api/podutil.js';
 import { StatusError } from '../../api/errors.js';
 import type { KubeObject, Node, Pod, Taint, Toleration } from '../../api/types.js';
 import { parseTime, rfc3339 } from '../../clock/clock.js';
@@ -49,7 +50,7 @@ export class TaintEvictionController implements Reconciler {
   constructor(mgr: Manager) {
     this.pods = mgr.informer<Pod>(Kinds.Pod);
     this.nodes = mgr.informer<Node>(Kinds.Node);
-    this.pods.cache.addIndex('node', (p) => (p.spec.nodeName ? [p.spec.nodeName] : []));
+    this.pods.cache.addIndex(POD_NODE_INDEX, podNodeIndex);
   }
 
   /** Reconciles per node; a pod change matters only on a node with NoExecute taints. */
@@ -73,7 +74,7 @@ export class TaintEvictionController implements Reconciler {
     if (!taints.length) return;
     const now = ctx.clock.now();
     let next: number | undefined;
-    for (const pod of this.pods.cache.byIndex('node', nodeName)) {
+    for (const pod of this.pods.cache.byIndex(POD_NODE_INDEX, nodeName)) {
       if (pod.metadata.deletionTimestamp || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
       const at = evictionTime(pod.spec.tolerations, taints, now);
       if (at === undefined) continue;

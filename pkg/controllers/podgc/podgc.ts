@@ -4,6 +4,7 @@
  * Kubernetes waits a 40 s quarantine before deciding a node is really gone; berth asks the API
  * server instead of trusting its cache, which gives the same safety.
  */
+import { POD_NODE_INDEX, podNodeIndex } from '../../api/podutil.js';
 import { isNotFound } from '../../api/errors.js';
 import type { Node, Pod } from '../../api/types.js';
 import { Kinds } from '../../client/client.js';
@@ -18,7 +19,7 @@ export class PodGCController implements Reconciler {
   constructor(mgr: Manager) {
     this.pods = mgr.informer<Pod>(Kinds.Pod);
     this.nodes = mgr.informer<Node>(Kinds.Node);
-    this.pods.cache.addIndex('node', (p) => (p.spec.nodeName ? [p.spec.nodeName] : []));
+    this.pods.cache.addIndex(POD_NODE_INDEX, podNodeIndex);
   }
 
   /** Reconciles per node name: when a node goes, its pods are collected. */
@@ -32,7 +33,7 @@ export class PodGCController implements Reconciler {
 
   async reconcile(ctx: ReconcileContext, nodeName: string): Promise<Result | void> {
     if (this.nodes.cache.get(nodeName)) return;
-    const orphans = this.pods.cache.byIndex('node', nodeName);
+    const orphans = this.pods.cache.byIndex(POD_NODE_INDEX, nodeName);
     if (!orphans.length) return;
     if (await ctx.client.tryGet(Kinds.Node, nodeName)) return; // the cache is behind: the node exists
     for (const p of orphans) {
