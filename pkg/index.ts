@@ -38,7 +38,7 @@ export {
 export { WorkQueue, type WorkQueueOptions } from './runtime/workqueue.js';
 export { EventRecorder } from './runtime/events.js';
 export { createLogger, silentLogger, type Logger } from './runtime/logger.js';
-export { LeaderElector, LeaderElectionLostError, type LeaderElectionOptions } from './runtime/leaderelection.js';
+export { LeaderElector, type LeaderElectionOptions } from './runtime/leaderelection.js';
 export { hasFinalizer, addFinalizer, removeFinalizer, setControllerReference, createOrUpdate, type OperationResult } from './runtime/helpers.js';
 
 // The client: in-process or HTTP, informers and caches.

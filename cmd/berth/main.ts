@@ -29,6 +29,15 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+/** The `--leader-elect-*` flags given, as LeaseTimingFlags (parsed and checked by leaseTimings in remote.ts). */
+function leaseTimings(o: Record<string, string>): { leaseDuration?: string; renewDeadline?: string; retryPeriod?: string } {
+  return {
+    ...(o.leaderElectLeaseDuration ? { leaseDuration: o.leaderElectLeaseDuration } : {}),
+    ...(o.leaderElectRenewDeadline ? { renewDeadline: o.leaderElectRenewDeadline } : {}),
+    ...(o.leaderElectRetryPeriod ? { retryPeriod: o.leaderElectRetryPeriod } : {}),
+  };
+}
+
 const program = buildProgram(io);
 let serverFailed = false;
 program
@@ -48,6 +57,9 @@ program
   .option('--token <token>', 'bearer token for --server')
   .option('--node-monitor-grace-period <seconds>', 'seconds without a node heartbeat before the node is NotReady (Kubernetes default 40)')
   .option('--leader-elect [bool]', 'run the components only while holding the kube-system/berth-control-plane Lease (default: true with etcd, false otherwise)')
+  .option('--leader-elect-lease-duration <duration>', 'how long a leader\'s Lease is valid after its last renewal, e.g. 15s (Kubernetes default 15s)')
+  .option('--leader-elect-renew-deadline <duration>', 'how long the leader keeps trying to renew before it stops leading, e.g. 10s (default 10s)')
+  .option('--leader-elect-retry-period <duration>', 'time between attempts to acquire or renew the Lease, e.g. 2s (default 2s)')
   .option('--etcd-prefix <prefix>', 'prepended to every etcd key, so clusters can share one etcd (with --store etcd://…)')
   .option('--time-scale <x>', 'cluster seconds per real second (60: one real second is a cluster minute)', '1')
   .option('--boot-delay <seconds>', 'seconds of cluster time every EC2 instance takes to boot (default: per instance family, 35–120 s with jitter)')
@@ -60,10 +72,10 @@ program
     try {
       const roles = String(o.components ?? 'all').split(',').map((r) => r.trim()).filter(Boolean);
       if (!roles.includes('all') && !roles.includes('apiserver')) {
-        await runRemoteComponents(roles, { ...(o.server ? { server: o.server } : {}), ...(o.token ? { token: o.token } : {}), timeScale: o.timeScale!, logLevel: o.logLevel!, ...(o.nodeMonitorGracePeriod ? { nodeMonitorGracePeriod: o.nodeMonitorGracePeriod } : {}), ...(o.leaderElect !== undefined ? { leaderElect: String(o.leaderElect) !== 'false' } : {}) }, io);
+        await runRemoteComponents(roles, { ...(o.server ? { server: o.server } : {}), ...(o.token ? { token: o.token } : {}), timeScale: o.timeScale!, logLevel: o.logLevel!, ...(o.nodeMonitorGracePeriod ? { nodeMonitorGracePeriod: o.nodeMonitorGracePeriod } : {}), ...(o.leaderElect !== undefined ? { leaderElect: String(o.leaderElect) !== 'false' } : {}), ...leaseTimings(o) }, io);
         return;
       }
-      await runServer({ components: roles, ...Object.fromEntries(['tokenAuthFile', 'clientCaFile', 'tlsCertFile', 'tlsPrivateKeyFile', 'auditLogPath'].filter((k) => o[k]).map((k) => [k, o[k]])), ...(o.nodeMonitorGracePeriod ? { nodeMonitorGracePeriod: o.nodeMonitorGracePeriod } : {}), ...(dataDir ? { dataDir } : {}), port: o.port!, host: o.host!, store: o.store!, ...(o.etcdPrefix ? { etcdPrefix: o.etcdPrefix } : {}), ...(o.leaderElect !== undefined ? { leaderElect: String(o.leaderElect) !== 'false' } : {}), timeScale: o.timeScale!, ...(o.bootDelay !== undefined ? { bootDelay: o.bootDelay } : {}), logLevel: o.logLevel!, runtime: o.runtime!, ...(o.dockerHost ? { dockerHost: o.dockerHost } : {}) }, io);
+      await runServer({ components: roles, ...Object.fromEntries(['tokenAuthFile', 'clientCaFile', 'tlsCertFile', 'tlsPrivateKeyFile', 'auditLogPath'].filter((k) => o[k]).map((k) => [k, o[k]])), ...(o.nodeMonitorGracePeriod ? { nodeMonitorGracePeriod: o.nodeMonitorGracePeriod } : {}), ...(dataDir ? { dataDir } : {}), port: o.port!, host: o.host!, store: o.store!, ...(o.etcdPrefix ? { etcdPrefix: o.etcdPrefix } : {}), ...(o.leaderElect !== undefined ? { leaderElect: String(o.leaderElect) !== 'false' } : {}), ...leaseTimings(o), timeScale: o.timeScale!, ...(o.bootDelay !== undefined ? { bootDelay: o.bootDelay } : {}), logLevel: o.logLevel!, runtime: o.runtime!, ...(o.dockerHost ? { dockerHost: o.dockerHost } : {}) }, io);
     } catch (e) {
       if (!(e instanceof ServerError) && !(e instanceof RemoteError)) throw e;
       io.stderr(`error: ${e.message}\n`);
@@ -81,12 +93,17 @@ program
   .option('--nodes <n>', 'how many nodes to run', '1')
   .option('--instance-type <type>', 'the EC2 instance type the nodes are sized as (capacity, EKS allocatable)', 'm5.large')
   .option('--labels <k=v,…>', 'extra node labels')
+  .option('--address <ip>', 'the loopback address its kubelet endpoint (logs, exec, attach for the API server; plain HTTP) listens on, recorded as its nodes\' InternalIP', '127.0.0.1')
+  .option('--port <port>', 'the kubelet endpoint\'s port, reported as the nodes\' daemonEndpoints.kubeletEndpoint.Port (default 0: a free port)', '0')
+  .option('--runtime <name>', 'container runtime of its nodes: sim (simulated) or docker (real containers)', 'sim')
+  .option('--docker-host <url>', 'the Docker engine for --runtime docker (default $DOCKER_HOST, else unix:///var/run/docker.sock)')
+  .option('--data-dir <dir>', 'where pod volumes of docker nodes live (default ~/.berth/agent-<name>)')
   .option('--time-scale <x>', 'must be 1: processes sharing a cluster run on real time', '1')
   .option('--log-level <level>', 'error, warn, info or debug (JSON lines on stderr)', 'warn')
   .action(async (o: Record<string, string>) => {
     const { RemoteError, runAgent } = await loadRemote();
     try {
-      await runAgent({ server: o.server!, ...(o.token ? { token: o.token } : {}), ...(o.certificateAuthority ? { caFile: o.certificateAuthority } : {}), ...(o.name ? { name: o.name } : {}), nodes: o.nodes!, instanceType: o.instanceType!, ...(o.labels ? { labels: o.labels } : {}), timeScale: o.timeScale!, logLevel: o.logLevel! }, io);
+      await runAgent({ server: o.server!, ...(o.token ? { token: o.token } : {}), ...(o.certificateAuthority ? { caFile: o.certificateAuthority } : {}), ...(o.name ? { name: o.name } : {}), nodes: o.nodes!, instanceType: o.instanceType!, ...(o.labels ? { labels: o.labels } : {}), address: o.address!, port: o.port!, runtime: o.runtime!, ...(o.dockerHost ? { dockerHost: o.dockerHost } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}), timeScale: o.timeScale!, logLevel: o.logLevel! }, io);
     } catch (e) {
       if (!(e instanceof RemoteError)) throw e;
       io.stderr(`error: ${e.message}\n`);

@@ -12,7 +12,7 @@ import { RealClock, ScaledClock } from '../../pkg/clock/clock.js';
 import { defaultDockerHost, DockerRuntime, RUNTIME_NAMES } from '../../pkg/agent/index.js';
 import { dockerOptions, DockerHostError } from '../../pkg/agent/runtimes/docker/engine.js';
 import { componentsForRoles, createControlPlane } from '../../pkg/controlplane/index.js';
-import { gracePeriod } from './remote.js';
+import { gracePeriod, leaseTimings, type LeaseTimingFlags } from './remote.js';
 import { createLogger } from '../../pkg/runtime/logger.js';
 import { openBackend } from '../../pkg/storage/index.js';
 import { AccessControl, bootstrapPolicy, MASTERS_GROUP, parseTokenFile, TokenFileError, type RbacObjects, type UserInfo } from '../../pkg/auth/index.js';
@@ -21,7 +21,7 @@ import type { KubeObject } from '../../pkg/api/types.js';
 import type { Client } from '../../pkg/client/client.js';
 import { randomBytes } from 'node:crypto';
 
-export interface ServerFlags {
+export interface ServerFlags extends LeaseTimingFlags {
   dataDir?: string;
   port?: string;
   host?: string;
@@ -254,14 +254,16 @@ export async function runServer(flags: ServerFlags, io: ServerIO): Promise<void>
     throw new ServerError((e as Error).message);
   }
   let graceSeconds: number | undefined;
+  let timings: ReturnType<typeof leaseTimings>;
   try {
     graceSeconds = flags.nodeMonitorGracePeriod === undefined ? undefined : gracePeriod(flags.nodeMonitorGracePeriod);
+    timings = leaseTimings(flags);
   } catch (e) {
     await backend.close();
     unlock();
     throw new ServerError((e as Error).message);
   }
-  const cp = await createControlPlane({ backend, clock, log, components: plan.components, ...(graceSeconds !== undefined ? { controllers: { nodelifecycle: { gracePeriodSeconds: graceSeconds } } } : {}), ...(leaderElect ? { leaderElection: { name: 'berth-control-plane', identity } } : {}), cloud: bootDelay === undefined ? {} : { bootDelaySeconds: bootDelay }, agent: { runtime }, docker: { host: dockerHost, dataDir: join(dataDir, 'docker') } });
+  const cp = await createControlPlane({ backend, clock, log, components: plan.components, ...(graceSeconds !== undefined ? { controllers: { nodelifecycle: { gracePeriodSeconds: graceSeconds } } } : {}), ...(leaderElect ? { leaderElection: { name: 'berth-control-plane', identity, ...timings } } : {}), cloud: bootDelay === undefined ? {} : { bootDelaySeconds: bootDelay }, agent: { runtime }, docker: { host: dockerHost, dataDir: join(dataDir, 'docker') } });
   let adminToken: string | undefined;
   let access: AccessControl | undefined;
   if (security.authn || flags.auditLogPath) {
@@ -298,7 +300,7 @@ export async function runServer(flags: ServerFlags, io: ServerIO): Promise<void>
   if (security.authn) await seedBootstrapPolicy(cp.client);
   io.stdout(`berth server listening on ${url}\n`);
   io.stdout(`store: ${backend.kind}${backend.kind === 'sqlite' ? ` (${storeSpec === 'sqlite' ? join(dataDir, 'state.db') : storeSpec.slice('sqlite://'.length)})` : backend.kind === 'etcd' ? ` (${storeSpec.slice('etcd://'.length)}${flags.etcdPrefix ? `, prefix ${flags.etcdPrefix}` : ''})` : ''}, time scale: ${timeScale}\n`);
-  if (leaderElect) io.stdout(`leader election: lease kube-system/berth-control-plane, identity ${identity}\n`);
+  if (leaderElect) io.stdout(`leader election: lease kube-system/berth-control-plane, identity ${identity} (lease ${timings.leaseDurationSeconds}s, renew deadline ${timings.renewDeadlineSeconds}s, retry ${timings.retryPeriodSeconds}s)\n`);
   io.stdout(`container runtime: ${runtime}${runtime === 'docker' ? ` (${dockerHost})` : ''}\n`);
   if (runtime === 'docker') {
     const health = await (cp.agent?.runtimes.get('docker') as DockerRuntime | undefined)?.health();
@@ -325,12 +327,12 @@ export async function runServer(flags: ServerFlags, io: ServerIO): Promise<void>
         }
       })();
     };
-    cp.done().catch((e: Error & { code?: string }) => {
+    // Losing the Lease does not end this: only the leader's components stop, and the server campaigns again.
+    cp.done().catch((e: Error) => {
       if (stopping) return;
-      // Another server took the Lease: exit, as kube-controller-manager does, so a supervisor restarts us as a candidate.
-      io.stderr(`error: ${e.code === 'LeaderElectionLost' ? e.message : `control plane failed: ${e.message}`}\n`);
+      io.stderr(`error: control plane failed: ${e.message}\n`);
       process.exitCode = 1;
-      stop('leader election lost');
+      stop('control plane failed');
     });
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));

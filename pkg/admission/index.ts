@@ -14,7 +14,7 @@ import { ServiceAccountAdmission } from './serviceaccount.js';
 export { LimitRangerAdmission, defaultLimitRange, validateLimitRange, violations, LIMIT_RANGER_ANNOTATION } from './limitranger.js';
 export { ResourceQuotaAdmission, namespaceUsage, quotaSelects } from './quota.js';
 export { ServiceAccountAdmission } from './serviceaccount.js';
-export { PodSecurityAdmission, podSecurityViolations, formatViolations, enforcedPolicy, PSS_ENFORCE_LABEL, PSS_ENFORCE_VERSION_LABEL, type PssLevel, type PssViolation } from './podsecurity.js';
+export { PodSecurityAdmission, podSecurityViolations, formatViolations, enforcedPolicy, modePolicy, workloadPodSpec, PSS_ENFORCE_LABEL, PSS_ENFORCE_VERSION_LABEL, PSS_AUDIT_VIOLATIONS_ANNOTATION, PSS_ENFORCE_POLICY_ANNOTATION, type PssLevel, type PssMode, type PssViolation } from './podsecurity.js';
 export { usageOf, podAmounts, amountOf, formatQuota, contributes, missingContainerResources, countName, type Usage } from './usage.js';
 
 /** Adds LimitRange defaulting and validation, and the LimitRanger, ServiceAccount, PodSecurity and ResourceQuota plugins (quota last: it counts only what the others let through). */

@@ -120,3 +120,94 @@ t.test('check arithmetic: capabilities, volumes, sysctls, several containers', a
   );
   t.same(podSecurityViolations(spec, 'privileged'), []);
 });
+
+t.test('warn and audit: pods and workload templates get warnings and audit annotations, enforce refuses only pods', async (t) => {
+  const c = await cluster(t);
+  await c.client.create(ns('pss-warn', { 'pod-security.kubernetes.io/warn': 'restricted', 'pod-security.kubernetes.io/audit': 'baseline', 'pod-security.kubernetes.io/audit-version': 'v1.30' }));
+  const store = c.api.store;
+  const pods = c.api.registry.get('', 'v1', 'pods')!;
+  const deployments = c.api.registry.get('apps', 'v1', 'deployments')!;
+  const cronjobs = c.api.registry.get('batch', 'v1', 'cronjobs')!;
+  const restrictedWarning =
+    'would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "app" must set securityContext.allowPrivilegeEscalation=false), ' +
+    'unrestricted capabilities (container "app" must set securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true (pod or container "app" must set securityContext.runAsNonRoot=true), ' +
+    'seccompProfile (pod or container "app" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")';
+
+  // A plain pod: warned at restricted, within baseline so nothing to audit; it is stored.
+  let out = { warnings: [] as string[], auditAnnotations: {} as Record<string, string> };
+  await store.create(pods, 'pss-warn', pod('plain', 'pss-warn'), out);
+  t.same(out.warnings, [restrictedWarning]);
+  t.same(out.auditAnnotations, { 'pod-security.kubernetes.io/enforce-policy': 'privileged:latest' }, 'nothing to audit; the enforced level is recorded');
+  t.ok(await c.client.tryGet(Kinds.Pod, 'plain', 'pss-warn'), 'warn does not refuse');
+
+  // A privileged pod breaks baseline too: audited at the audit label's level and version.
+  out = { warnings: [], auditAnnotations: {} };
+  await store.create(pods, 'pss-warn', pod('priv', 'pss-warn', {}, { securityContext: { privileged: true } }), out);
+  t.same(out.auditAnnotations, {
+    'pod-security.kubernetes.io/audit-violations': 'would violate PodSecurity "baseline:v1.30": privileged (container "app" must not set securityContext.privileged=true)',
+    'pod-security.kubernetes.io/enforce-policy': 'privileged:latest',
+  });
+  t.match(out.warnings[0], /^would violate PodSecurity "restricted:latest": privileged \(container "app" must not set securityContext.privileged=true\), allowPrivilegeEscalation != false/);
+
+  // An update that changes only labels is not evaluated; one that changes the image is.
+  out = { warnings: [], auditAnnotations: {} };
+  const plain = (await c.client.get(Kinds.Pod, 'plain', 'pss-warn')) as Pod;
+  await store.update(pods, 'pss-warn', 'plain', { ...plain, metadata: { ...plain.metadata, labels: { x: 'y' } } }, out);
+  t.same(out.warnings, [], 'a metadata-only update is not evaluated');
+  const relabelled = (await c.client.get(Kinds.Pod, 'plain', 'pss-warn')) as Pod;
+  await store.update(pods, 'pss-warn', 'plain', { ...relabelled, spec: { ...relabelled.spec, containers: [{ ...relabelled.spec.containers[0]!, image: 'nginx:1.27' }] } }, out);
+  t.same(out.warnings, [restrictedWarning], 'an image change is');
+
+  // Workloads: the pod template is checked (warn, audit), never enforced.
+  await c.client.patch(Kinds.Namespace, 'pss-warn', undefined, 'merge', { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } });
+  const deploy: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'pss-warn' },
+    spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'nginx:1.25-alpine' }] } } },
+  };
+  out = { warnings: [], auditAnnotations: {} };
+  await store.create(deployments, 'pss-warn', deploy, out);
+  t.same(out.warnings, [restrictedWarning], 'a Deployment is warned about, not refused, under enforce=restricted');
+  const cron: KubeObject = {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: 'nightly', namespace: 'pss-warn' },
+    spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'app', image: 'busybox', securityContext: { privileged: true } }] } } } } },
+  };
+  out = { warnings: [], auditAnnotations: {} };
+  await store.create(cronjobs, 'pss-warn', cron, out);
+  t.match(out.auditAnnotations['pod-security.kubernetes.io/audit-violations'], /^would violate PodSecurity "baseline:v1.30": privileged/, 'a CronJob job template is audited');
+  // The pods themselves are refused under enforce, and a refused request carries no warning.
+  out = { warnings: [], auditAnnotations: {} };
+  await t.rejects(store.create(pods, 'pss-warn', pod('refused', 'pss-warn'), out), { code: 403 });
+  t.same(out.warnings, [], 'no warning on a request that is refused');
+  t.equal(out.auditAnnotations['pod-security.kubernetes.io/enforce-policy'], 'restricted:latest', 'the refusal is audited with the level');
+  // A scale of the Deployment leaves the template alone: nothing to say.
+  out = { warnings: [], auditAnnotations: {} };
+  const d = await c.client.get(Kinds.Deployment, 'web', 'pss-warn');
+  await store.update(deployments, 'pss-warn', 'web', { ...d, spec: { ...(d.spec as object), replicas: 3 } }, out);
+  t.same(out.warnings, [], 'an update that keeps the pod template is not evaluated');
+});
+
+t.test('tightening a Namespace enforce label warns about the pods already there', async (t) => {
+  const c = await cluster(t);
+  await c.client.create(ns('legacy', {}));
+  for (const n of ['b-web', 'a-web', 'c-web']) await c.client.create(pod(n, 'legacy'));
+  await c.client.create(pod('priv', 'legacy', {}, { securityContext: { privileged: true } }));
+  await c.client.create(pod('ok', 'legacy', {}, RESTRICTED_OK));
+  const namespaces = c.api.registry.get('', 'v1', 'namespaces')!;
+  const out = { warnings: [] as string[] };
+  await c.api.store.patch(namespaces, undefined, 'legacy', 'merge', { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } }, out);
+  t.same(out.warnings, ['existing pods in namespace "legacy" violate the new PodSecurity enforce level "baseline:latest"', 'priv: privileged']);
+  const out2 = { warnings: [] as string[] };
+  await c.api.store.patch(namespaces, undefined, 'legacy', 'merge', { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } }, out2);
+  t.same(out2.warnings, [
+    'existing pods in namespace "legacy" violate the new PodSecurity enforce level "restricted:latest"',
+    'a-web (and 2 other pods): allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, seccompProfile',
+    'priv: privileged, allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, seccompProfile',
+  ]);
+  const same = { warnings: [] as string[] };
+  await c.api.store.patch(namespaces, undefined, 'legacy', 'merge', { metadata: { labels: { team: 'x' } } }, same);
+  t.same(same.warnings, [], 'no warning when the enforce level does not change');
+});

@@ -5,15 +5,21 @@
  * the latest rules). A pod that fails a check is refused with 403 Forbidden and the reasons
  * kube-apiserver gives, e.g.
  * `pods "p" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "c" must set securityContext.allowPrivilegeEscalation=false), …`.
- * Invalid level or version labels on a Namespace are refused with 422.
+ * Invalid level or version labels on a Namespace are refused with 422. The `warn` and `audit`
+ * labels (and their `-version`s) check the same rules and report instead of refusing: a
+ * `Warning: would violate PodSecurity "restricted:latest": …` header that kubectl prints, and the
+ * `pod-security.kubernetes.io/audit-violations` annotation on the request's audit event. Pod
+ * templates of workload kinds (Deployment, Job, …) are only warned about and audited, as upstream.
  *
  * Rules from https://kubernetes.io/docs/concepts/security/pod-security-standards/ and
  * https://kubernetes.io/docs/concepts/security/pod-security-admission/ (checks in the order the
  * admission controller reports them: baseline checks, then restricted ones, each by check id).
- * Not done: the `warn` and `audit` modes (berth's API server sends no Warning headers) and
- * checks of workload templates, Windows-only checks (hostProcess), and AppArmor annotations.
+ * Not done: Windows-only checks (hostProcess), AppArmor annotations, exemptions (users,
+ * namespaces, runtime classes), and the warnings listing existing pods when a Namespace's
+ * `enforce` label is tightened.
  */
 import { fieldInvalid, forbidden, invalid } from '../api/errors.js';
+import { deepEqual } from '../api/meta.js';
 import type { KubeObject } from '../api/types.js';
 import type { AdmissionPlugin, AdmissionRequest, ObjectStore } from '../apiserver/store.js';
 
@@ -223,21 +229,99 @@ export function formatViolations(level: PssLevel, version: string, violations: P
 
 /** The policy of a namespace's labels: the enforced level (default `privileged`) and version (default `latest`). */
 export function enforcedPolicy(ns: KubeObject | undefined): { level: PssLevel; version: string } {
-  const labels = ns?.metadata.labels ?? {};
-  const level = labels[PSS_ENFORCE_LABEL] as PssLevel | undefined;
-  return { level: level && LEVELS.includes(level) ? level : 'privileged', version: labels[PSS_ENFORCE_VERSION_LABEL] ?? 'latest' };
+  return modePolicy(ns, 'enforce');
 }
 
-/** PodSecurity as an admission plugin: validates Namespace labels and enforces the level on pod creation. */
+/** The level and version a namespace's labels set for one mode (`pod-security.kubernetes.io/<mode>[-version]`). */
+export function modePolicy(ns: KubeObject | undefined, mode: PssMode): { level: PssLevel; version: string } {
+  const labels = ns?.metadata.labels ?? {};
+  const level = labels[`pod-security.kubernetes.io/${mode}`] as PssLevel | undefined;
+  return { level: level && LEVELS.includes(level) ? level : 'privileged', version: labels[`pod-security.kubernetes.io/${mode}-version`] ?? 'latest' };
+}
+
+export type PssMode = (typeof MODES)[number];
+
+/**
+ * The audit annotation naming the level and version a pod request was held to, e.g.
+ * `restricted:latest` (https://kubernetes.io/docs/reference/labels-annotations-taints/audit-annotations/).
+ */
+export const PSS_ENFORCE_POLICY_ANNOTATION = 'pod-security.kubernetes.io/enforce-policy';
+
+/** The audit annotation naming what a request would violate at the namespace's `audit` level (pod-security-admission's AuditViolationsAnnotationKey). */
+export const PSS_AUDIT_VIOLATIONS_ANNOTATION = 'pod-security.kubernetes.io/audit-violations';
+
+/**
+ * The pod spec a workload kind's object carries, as pod-security-admission's
+ * DefaultPodSpecExtractor finds it: `spec.template` (PodTemplate: `template`) of the pod
+ * controllers, `spec.jobTemplate.spec.template` of a CronJob. Undefined for other kinds.
+ */
+export function workloadPodSpec(group: string, kind: string, obj: KubeObject): PodSpec | undefined {
+  const o = obj as unknown as { spec?: { template?: { spec?: PodSpec }; jobTemplate?: { spec?: { template?: { spec?: PodSpec } } } }; template?: { spec?: PodSpec } };
+  const k = `${group}/${kind}`;
+  if (k === '/PodTemplate') return o.template?.spec ?? {};
+  if (['/ReplicationController', 'apps/ReplicaSet', 'apps/Deployment', 'apps/StatefulSet', 'apps/DaemonSet', 'batch/Job'].includes(k)) return o.spec?.template?.spec ?? {};
+  if (k === 'batch/CronJob') return o.spec?.jobTemplate?.spec?.template?.spec ?? {};
+  return undefined;
+}
+
+/**
+ * Whether a pod update changes anything PodSecurity looks at: pod-security-admission's
+ * isSignificantPodUpdate (the security fields of a pod spec are immutable, so only the
+ * container lists, their images and the seccomp annotations can change). Others are not evaluated.
+ */
+function isSignificantPodUpdate(pod: KubeObject, old: KubeObject): boolean {
+  const a = pod.metadata.annotations ?? {};
+  const b = old.metadata.annotations ?? {};
+  const seccomp = 'seccomp.security.alpha.kubernetes.io/pod';
+  if (a[seccomp] !== b[seccomp]) return true;
+  const spec = (pod.spec ?? {}) as PodSpec & { containers?: { image?: string }[] };
+  const oldSpec = (old.spec ?? {}) as PodSpec;
+  const significant = (c: Container & { image?: string }, o: (Container & { image?: string }) | undefined): boolean => {
+    if (!o || c.image !== o.image) return true;
+    const key = `container.seccomp.security.alpha.kubernetes.io/${c.name}`;
+    return a[key] !== b[key];
+  };
+  for (const list of ['containers', 'initContainers'] as const) {
+    const cs = spec[list] ?? [];
+    const os = oldSpec[list] ?? [];
+    if (cs.length !== os.length) return true;
+    if (cs.some((c, i) => significant(c, os[i]))) return true;
+  }
+  const oldEph = new Map((oldSpec.ephemeralContainers ?? []).map((c) => [c.name, c]));
+  return (spec.ephemeralContainers ?? []).some((c) => significant(c, oldEph.get(c.name)));
+}
+
+/**
+ * PodSecurity as an admission plugin (pod-security-admission's `Admission.Validate`): validates
+ * Namespace labels; for Pods (create, and updates that change images or containers) enforces the
+ * namespace's `enforce` level with 403 Forbidden, adds `would violate PodSecurity "<level>:<version>": …`
+ * as a warning at its `warn` level (only when the request is not refused) and as the
+ * `pod-security.kubernetes.io/audit-violations` audit annotation at its `audit` level. For the
+ * workload kinds with pod templates (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
+ * ReplicationController, PodTemplate) it warns and audits but never refuses, as upstream.
+ */
 export class PodSecurityAdmission implements AdmissionPlugin {
   readonly name = 'PodSecurity';
 
   constructor(private readonly store: ObjectStore) {}
 
   async validate(req: AdmissionRequest): Promise<void> {
-    if (req.resource.group !== '' || !req.object || req.subresource) return;
-    if (req.resource.kind === 'Namespace' && (req.operation === 'CREATE' || req.operation === 'UPDATE')) return validateNamespaceLabels(req.object);
-    if (req.resource.kind !== 'Pod' || req.operation !== 'CREATE' || !req.namespace) return;
+    if (!req.object || req.subresource) return;
+    const { group, kind } = req.resource;
+    if (group === '' && kind === 'Namespace') {
+      if (req.operation === 'CREATE' || req.operation === 'UPDATE') validateNamespaceLabels(req.object);
+      if (req.operation === 'UPDATE' && req.oldObject && req.warnings) req.warnings.push(...(await this.existingPodWarnings(req.object, req.oldObject)));
+      return;
+    }
+    if (!req.namespace || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return;
+    const isPod = group === '' && kind === 'Pod';
+    const spec = isPod ? ((req.object.spec ?? {}) as PodSpec) : workloadPodSpec(group, kind, req.object);
+    if (!spec) return;
+    if (req.operation === 'UPDATE' && req.oldObject) {
+      if (isPod && !isSignificantPodUpdate(req.object, req.oldObject)) return;
+      // A workload whose pod template did not change is not evaluated again.
+      if (!isPod && deepEqual(spec, workloadPodSpec(group, kind, req.oldObject))) return;
+    }
     const info = this.store.registry.get('', 'v1', 'namespaces')!;
     let ns: KubeObject | undefined;
     try {
@@ -245,11 +329,60 @@ export class PodSecurityAdmission implements AdmissionPlugin {
     } catch {
       return; // a missing namespace is the namespace lifecycle's error, not this plugin's
     }
-    const { level, version } = enforcedPolicy(ns);
-    const violations = podSecurityViolations((req.object.spec ?? {}) as PodSpec, level);
-    if (violations.length) throw forbidden('pods', req.name, formatViolations(level, version, violations));
+    const check = (mode: PssMode): { policy: string; violations: PssViolation[] } => {
+      const { level, version } = modePolicy(ns, mode);
+      return { policy: `${level}:${version}`, violations: podSecurityViolations(spec, level) };
+    };
+    const detail = (violations: PssViolation[]): string => violations.map((v) => `${v.reason} (${v.detail})`).join(', ');
+    const audit = check('audit');
+    if (audit.violations.length && req.auditAnnotations) req.auditAnnotations[PSS_AUDIT_VIOLATIONS_ANNOTATION] = `would violate PodSecurity "${audit.policy}": ${detail(audit.violations)}`;
+    if (isPod) {
+      const { level, version } = modePolicy(ns, 'enforce');
+      // Every evaluated pod request records the level it was held to, refused or not.
+      if (req.auditAnnotations) req.auditAnnotations[PSS_ENFORCE_POLICY_ANNOTATION] = `${level}:${version}`;
+      const violations = podSecurityViolations(spec, level);
+      if (violations.length) throw forbidden('pods', req.name, formatViolations(level, version, violations));
+    }
+    const warn = check('warn');
+    if (warn.violations.length) {
+      const text = `would violate PodSecurity "${warn.policy}": ${detail(warn.violations)}`;
+      if (req.warnings && !req.warnings.includes(text)) req.warnings.push(text);
+    }
+  }
+
+  /**
+   * When a Namespace's `enforce` level or version changes to something stricter than privileged,
+   * the warnings kube-apiserver gives about the pods already there
+   * (pod-security-admission's EvaluatePodsInNamespace): `existing pods in namespace "ns" violate
+   * the new PodSecurity enforce level "restricted:latest"`, then one warning per distinct set of
+   * failed checks, `<first pod name> (and N other pods): reason, reason`, sorted.
+   */
+  private async existingPodWarnings(ns: KubeObject, old: KubeObject): Promise<string[]> {
+    const next = modePolicy(ns, 'enforce');
+    const prev = modePolicy(old, 'enforce');
+    if (next.level === 'privileged' || (next.level === prev.level && next.version === prev.version)) return [];
+    const pods = await this.store.list(this.store.registry.get('', 'v1', 'pods')!, ns.metadata.name);
+    const byReason = new Map<string, { name: string; count: number }>();
+    for (const pod of pods.items) {
+      const violations = podSecurityViolations((pod.spec ?? {}) as PodSpec, next.level);
+      if (!violations.length) continue;
+      const reason = violations.map((v) => v.reason).join(', ');
+      const c = byReason.get(reason);
+      const name = pod.metadata.name!;
+      if (!c) byReason.set(reason, { name, count: 1 });
+      else {
+        c.count++;
+        if (byName(name, c.name) < 0) c.name = name;
+      }
+    }
+    if (!byReason.size) return [];
+    const perPod = [...byReason].map(([reason, c]) => `${c.name}${c.count === 2 ? ' (and 1 other pod)' : c.count > 2 ? ` (and ${c.count - 1} other pods)` : ''}: ${reason}`).sort(byName);
+    return [`existing pods in namespace "${ns.metadata.name}" violate the new PodSecurity enforce level "${next.level}:${next.version}"`, ...perPod];
   }
 }
+
+/** Pod names sorted as Go sorts strings (by UTF-16 code unit here; names are ASCII). */
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A Namespace's pod-security labels must name a level (`privileged|baseline|restricted`) and a version (`latest` or `v1.N`). */
 function validateNamespaceLabels(ns: KubeObject): void {

@@ -16,7 +16,7 @@
  * const agent = new NodeAgent(mgr, { runtime: 'docker', runtimes: [new DockerRuntime({ ... })] });
  * mgr.add(agent);
  * api.logs.current = agent; // GET pods/<name>/log reads the pod's runtime
- * api.exec.current = agent; // and pods/<name>/exec runs commands in it
+ * api.exec.current = agent; // and pods/<name>/exec runs commands in it (pods/<name>/attach attaches)
  * ```
  */
 import type { ExecStreams, LogOptions, PodExecSource, PodLogSource } from '../apiserver/app.js';
@@ -32,7 +32,7 @@ import type { Logger } from '../runtime/logger.js';
 import type { Manager, Runnable } from '../runtime/manager.js';
 import { WorkQueue } from '../runtime/workqueue.js';
 import { PodCidrAllocator } from './ipam.js';
-import { CONTAINER_RUNTIME_VERSION, desiredNodeStatus, internalIP, lastReported, nodeLease, NODE_LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE } from './nodestatus.js';
+import { CONTAINER_RUNTIME_VERSION, desiredNodeStatus, KUBELET_PORT, internalIP, lastReported, nodeLease, NODE_LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE } from './nodestatus.js';
 import { ContainerCreating, isTerminalPhase, PodInitializing, statusOf, waitingStatus } from './podstatus.js';
 import { RUNTIME_LABEL, type ContainerRuntime, type PodSyncContext, type RuntimeHealth } from './runtime.js';
 import { SimRuntime } from './runtimes/sim.js';
@@ -154,6 +154,8 @@ export class NodeAgent implements Runnable, PodLogSource, PodExecSource {
   private readonly log: Logger;
   private readonly selector: Selector;
   private readonly heartbeatMs: number;
+  /** The port the served nodes report as their kubelet endpoint. */
+  private readonly kubeletPort: number;
   private readonly reportMs: number;
   private readonly events: boolean;
   private readonly random: () => number;
@@ -182,6 +184,7 @@ export class NodeAgent implements Runnable, PodLogSource, PodExecSource {
     const hb = opts.heartbeatSeconds ?? 10;
     if (!(hb >= 0) || !Number.isFinite(hb)) throw new RangeError(`heartbeatSeconds must be a number >= 0, got ${hb}`);
     this.heartbeatMs = hb * 1000;
+    this.kubeletPort = opts.kubeletPort ?? KUBELET_PORT;
     const report = opts.nodeStatusReportSeconds ?? 300;
     if (!(report > 0) || !Number.isFinite(report)) throw new RangeError(`nodeStatusReportSeconds must be a number > 0, got ${report}`);
     this.reportMs = report * 1000;
@@ -194,8 +197,9 @@ export class NodeAgent implements Runnable, PodLogSource, PodExecSource {
     for (const r of opts.runtimes ?? []) this.runtimes.set(r.name, r);
     this.defaultRuntime = opts.runtime ?? 'sim';
     if (!this.runtimes.has(this.defaultRuntime)) throw new RangeError(`runtime "${this.defaultRuntime}" is not among the agent's runtimes (${[...this.runtimes.keys()].join(', ')})`);
-    this.podQueue = new WorkQueue(this.clock);
-    this.nodeQueue = new WorkQueue(this.clock);
+    // The kubelet's pod workers back off per pod with no overall bucket (pkg/kubelet/pod_workers.go).
+    this.podQueue = new WorkQueue(this.clock, { overallQps: Infinity });
+    this.nodeQueue = new WorkQueue(this.clock, { overallQps: Infinity });
     this.podWakeups = new Wakeups(this.clock, (key) => this.podQueue.add(key));
     this.nodeWakeups = new Wakeups(this.clock, (key) => this.nodeQueue.add(key));
 
@@ -375,7 +379,7 @@ export class NodeAgent implements Runnable, PodLogSource, PodExecSource {
     }
     const now = this.clock.now();
     if (rvOf(node!) >= ns.writtenRv) {
-      const { status, changed } = desiredNodeStatus(node!, now, { version: ns.runtime?.version() ?? CONTAINER_RUNTIME_VERSION, health });
+      const { status, changed } = desiredNodeStatus(node!, now, { version: ns.runtime?.version() ?? CONTAINER_RUNTIME_VERSION, health, images: ns.runtime?.nodeImages?.(name) }, this.kubeletPort);
       if (changed || !(now < ns.reportedAt + this.reportMs)) {
         const written = await this.client.updateStatus<Node>({ ...node!, metadata: { ...node!.metadata }, status });
         ns.writtenRv = rvOf(written);
@@ -534,5 +538,23 @@ export class NodeAgent implements Runnable, PodLogSource, PodExecSource {
     const runtime = this.runtimeOfPod(pod);
     if (!runtime.exec) throw badRequest(`the ${runtime.name} runtime of node ${pod.spec.nodeName} cannot run commands in containers`);
     return runtime.exec(pod, found.c, s, command, io, signal);
+  }
+
+  /**
+   * Attaches to the main process of a running container through its runtime (`kubectl attach`,
+   * `kubectl run -i`): resolves when it ends or the client goes. Throws BadRequest StatusErrors as
+   * `exec` does; a completed pod's container is "not running".
+   */
+  async attach(obj: KubeObject, container: string, io: ExecStreams, signal: AbortSignal): Promise<void> {
+    const pod = obj as Pod;
+    const podName = pod.metadata.name!;
+    const found = findContainer(pod, container);
+    if (!found) throw badRequest(`container ${container} is not valid for pod ${podName}`);
+    const list = found.app ? pod.status?.containerStatuses : pod.status?.initContainerStatuses;
+    const s = statusOf(list, container);
+    if (!s?.state?.running || !s.containerID) throw badRequest(`container not found ("${container}"): it is not running in pod ${podName}`);
+    const runtime = this.runtimeOfPod(pod);
+    if (!runtime.attach) throw badRequest(`the ${runtime.name} runtime of node ${pod.spec.nodeName} cannot attach to containers`);
+    return runtime.attach(pod, found.c, s, io, signal);
   }
 }

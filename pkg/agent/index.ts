@@ -18,3 +18,4 @@ export { desiredNodeStatus, nodeInfo, nodeLease, KUBELET_VERSION, CONTAINER_RUNT
 export { SimRuntime, SimContainers, ContainerInstance } from './runtimes/sim.js';
 export { DockerRuntime, defaultDockerHost, hostPortFor, portsOf, imageImportRoutes, IMAGE_IMPORT_PATH, PORTS_ANNOTATION, DOCKER_POD_IP, type DockerRuntimeOptions, type PortMapping, type ImageImportResult } from './runtimes/docker/index.js';
 export { seededRandom } from './util.js';
+export { startKubeletServer, KubeletProxy, NODE_AGENT_LABEL, KUBELET_TOKEN_SECRET_TYPE, KUBELET_TOKEN_NAMESPACE, kubeletTokenSecretName, type KubeletServer, type KubeletServerOptions, type KubeletSource } from './kubelet.js';

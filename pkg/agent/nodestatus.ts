@@ -9,7 +9,7 @@
 import { deepEqual } from '../api/meta.js';
 import type { Condition, KubeObject, Node, NodeStatus } from '../api/types.js';
 import { rfc3339, rfc3339Micro } from '../clock/clock.js';
-import type { RuntimeHealth } from './runtime.js';
+import type { NodeImage, RuntimeHealth } from './runtime.js';
 import { sha256Hex, uuidFromHex } from './util.js';
 
 export const KUBELET_VERSION = 'v1.32.0-berth';
@@ -43,7 +43,12 @@ export interface RuntimeReport {
   /** `containerRuntimeVersion` (`docker://20.10.24`). */
   version: string;
   health: RuntimeHealth;
+  /** Images on the node (`status.images`), when the runtime reports them; the kubelet reports at most NODE_STATUS_MAX_IMAGES. */
+  images?: NodeImage[];
 }
+
+/** The kubelet's `nodeStatusMaxImages` default: `status.images` lists at most this many. */
+export const NODE_STATUS_MAX_IMAGES = 50;
 
 /** `status.nodeInfo`: versions from berth, architecture from the `kubernetes.io/arch` label, ids stable per Node object. */
 export function nodeInfo(node: Node, runtimeVersion = CONTAINER_RUNTIME_VERSION): Record<string, string> {
@@ -81,7 +86,7 @@ function withoutHeartbeats(list: Condition[] | undefined): Condition[] {
  * Conditions others own (NetworkUnavailable, …) are kept; Ready follows the runtime's health.
  * Returns the status and whether anything but heartbeat times differs from the node's.
  */
-export function desiredNodeStatus(node: Node, now: number, runtime: RuntimeReport = { version: CONTAINER_RUNTIME_VERSION, health: { ready: true } }): { status: NodeStatus; changed: boolean } {
+export function desiredNodeStatus(node: Node, now: number, runtime: RuntimeReport = { version: CONTAINER_RUNTIME_VERSION, health: { ready: true } }, kubeletPort = KUBELET_PORT): { status: NodeStatus; changed: boolean } {
   const cur = node.status ?? {};
   const nowText = rfc3339(now);
   const mine = healthyConditions(runtime.health);
@@ -93,8 +98,14 @@ export function desiredNodeStatus(node: Node, now: number, runtime: RuntimeRepor
     const keep = have?.status === want.status && have.lastTransitionTime;
     conditions.push({ ...want, lastHeartbeatTime: nowText, lastTransitionTime: keep ? have.lastTransitionTime! : nowText });
   }
-  const status: NodeStatus = { ...cur, conditions, nodeInfo: nodeInfo(node, runtime.version), daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } } };
-  const changed = !deepEqual(withoutHeartbeats(cur.conditions), withoutHeartbeats(conditions)) || !deepEqual(cur.nodeInfo, status.nodeInfo) || !deepEqual(cur.daemonEndpoints, status.daemonEndpoints);
+  const status: NodeStatus = { ...cur, conditions, nodeInfo: nodeInfo(node, runtime.version), daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } } };
+  // status.images is omitted while empty (omitempty), as the kubelet's.
+  if (runtime.images?.length) status.images = runtime.images.slice(0, NODE_STATUS_MAX_IMAGES);
+  const changed =
+    !deepEqual(withoutHeartbeats(cur.conditions), withoutHeartbeats(conditions)) ||
+    !deepEqual(cur.nodeInfo, status.nodeInfo) ||
+    !deepEqual(cur.daemonEndpoints, status.daemonEndpoints) ||
+    (runtime.images !== undefined && !deepEqual(cur.images, status.images));
   return { status, changed };
 }
 

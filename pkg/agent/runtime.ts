@@ -66,11 +66,22 @@ export interface RuntimeHooks {
   healthChanged(): void;
 }
 
+/** An entry of `node.status.images` (`v1.ContainerImage`): the image's references and, when known, its size in bytes. */
+export interface NodeImage {
+  names: string[];
+  sizeBytes?: number;
+}
+
 export interface ContainerRuntime {
   /** The value of the `node.berth.dev/runtime` label that picks this runtime. */
   readonly name: RuntimeName;
   /** `status.nodeInfo.containerRuntimeVersion` of its nodes (`berth-sim://1.0`, `docker://20.10.24`). */
   version(): string;
+  /**
+   * The images pulled on node `nodeName`, for `status.images` (the scheduler's ImageLocality
+   * reads them). Absent when the runtime cannot tell.
+   */
+  nodeImages?(nodeName: string): NodeImage[];
   /** Starts background work (engine event streams); stops when `signal` aborts. */
   start(signal: AbortSignal, hooks: RuntimeHooks): void;
   /** Whether pods can run now. Cheap to call: a remote check is cached. */
@@ -97,4 +108,11 @@ export interface ContainerRuntime {
    * `io`; resolves with the command's exit code. Absent when the runtime cannot run commands.
    */
   exec?(pod: Pod, container: Container, status: ContainerStatus, command: string[], io: ExecStreams, signal: AbortSignal): Promise<number>;
+  /**
+   * Attaches to the main process of the running container `container` (`kubectl attach`): its
+   * output from now on to `io.stdout`, `io.stdin` to its input when the container has
+   * `stdin: true`; resolves when the process ends or `signal` aborts. Absent when the runtime
+   * cannot attach.
+   */
+  attach?(pod: Pod, container: Container, status: ContainerStatus, io: ExecStreams, signal: AbortSignal): Promise<void>;
 }

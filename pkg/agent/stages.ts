@@ -363,6 +363,26 @@ export function defaultStages(opts: DefaultStageOptions = {}): Stage[] {
     },
   };
 
+  /**
+   * A program that ended by itself while its container shows running (a `stdinOnce` container
+   * whose attached client closed its input: it exits 0, as `cat` does) is reported exited.
+   */
+  const programExit: Stage = {
+    name: 'program-exit',
+    match: (pod, ctx) => !!ctx.programEnded && live(pod) && appStatuses(pod).some((s) => isRunning(s) && ctx.programEnded!(s.name)),
+    delay: { ms: 0 },
+    apply(pod, ctx) {
+      const list = pod.status!.containerStatuses!;
+      for (const s of [...list]) if (isRunning(s) && ctx.programEnded?.(s.name)) setStatus(list, terminated(s, ctx, 0));
+      const done = pod.spec.containers.every((c) => {
+        const s = statusOf(list, c.name);
+        return isTerminated(s) && !restarts(pod, (s!.state!.terminated!.exitCode as number) ?? 0);
+      });
+      if (done) stopAll(pod, ctx, (x) => x.init && isSidecar(x.c));
+      syncPodStatus(pod, ctx.now);
+    },
+  };
+
   /** A container that exited and restarts after a back-off shows CrashLoopBackOff meanwhile. */
   const containerBackOff: Stage = {
     name: 'container-backoff',
@@ -407,5 +427,5 @@ export function defaultStages(opts: DefaultStageOptions = {}): Stage[] {
     },
   };
 
-  return [podRemove, podStop, podCreate, initContainerStart, podStart, containerBackOff, containerRestart, containerExit];
+  return [podRemove, podStop, podCreate, initContainerStart, podStart, containerBackOff, containerRestart, programExit, containerExit];
 }

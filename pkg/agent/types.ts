@@ -64,6 +64,11 @@ export interface StageContext {
   startedAt(name: string): number | undefined;
   /** When the last instance of container `name` finished (ms), from the runtime, else its status. */
   finishedAt(name: string): number | undefined;
+  /**
+   * Whether the program of container `name`'s current instance (the one its status shows
+   * running) has ended by itself (a `stdinOnce` container's input closed); absent: never.
+   */
+  programEnded?(name: string): boolean;
   /** Records a kubelet event about the pod (`source.component: kubelet`, host = node); nothing when events are off. */
   event(type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
@@ -97,6 +102,12 @@ export interface AgentOptions {
   stages?: Stage[];
   /** Seconds of cluster time between Lease renewals (default 10, as kubelet's `nodeLeaseDurationSeconds / 4`); 0 disables Leases. */
   heartbeatSeconds?: number;
+  /**
+   * The TCP port its nodes report as `status.daemonEndpoints.kubeletEndpoint.Port` (default
+   * 10250, kubelet's): a remote `berth agent` reports the port of its kubelet endpoint
+   * (pkg/agent/kubeletserver.ts), where API servers proxy logs and exec.
+   */
+  kubeletPort?: number;
   /**
    * Seconds of cluster time after which node status is written even if nothing changed
    * (kubelet's `nodeStatusReportFrequency`, default 300). Changes are written at once.

@@ -266,6 +266,13 @@ export function defaultService(svc: KubeObject): void {
   const spec = (svc.spec ??= {}) as Record<string, unknown> & { ports?: Record<string, unknown>[]; type?: string };
   spec.type ??= 'ClusterIP';
   spec.sessionAffinity ??= 'None';
+  // As Kubernetes' SetDefaults_Service: no affinity config without affinity; ClientIP's timeout
+  // defaults to 10,800 s (3 h).
+  if (spec.sessionAffinity === 'None') delete spec.sessionAffinityConfig;
+  if (spec.sessionAffinity === 'ClientIP') {
+    const cfg = ((spec.sessionAffinityConfig ??= {}) as { clientIP?: { timeoutSeconds?: number } });
+    (cfg.clientIP ??= {}).timeoutSeconds ??= 10800;
+  }
   if (spec.type !== 'ExternalName') {
     spec.ipFamilies ??= ['IPv4'];
     spec.ipFamilyPolicy ??= 'SingleStack';

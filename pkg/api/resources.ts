@@ -138,7 +138,7 @@ const EVENT_FIELDS = [
 /** Every built-in Kubernetes kind berth serves. */
 export const BUILTIN_RESOURCES: ResourceInfo[] = [
   defineResource({ gv: 'v1', resource: 'namespaces', kind: 'Namespace', ns: false, short: ['ns'], sub: ['status', 'finalize'], fields: ['status.phase'] }),
-  defineResource({ gv: 'v1', resource: 'pods', kind: 'Pod', ns: true, short: ['po'], cat: ALL, sub: ['status', 'log', 'binding', 'exec', 'eviction'], fields: POD_FIELDS }),
+  defineResource({ gv: 'v1', resource: 'pods', kind: 'Pod', ns: true, short: ['po'], cat: ALL, sub: ['status', 'log', 'binding', 'exec', 'attach', 'portforward', 'eviction'], fields: POD_FIELDS }),
   defineResource({ gv: 'v1', resource: 'nodes', kind: 'Node', ns: false, short: ['no'], sub: ['status'], fields: ['spec.unschedulable'] }),
   defineResource({ gv: 'v1', resource: 'services', kind: 'Service', ns: true, short: ['svc'], cat: ALL, sub: ['status'], fields: ['spec.clusterIP', 'spec.type'] }),
   defineResource({ gv: 'v1', resource: 'endpoints', kind: 'Endpoints', ns: true, short: ['ep'], singular: 'endpoints' }),

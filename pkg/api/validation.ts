@@ -439,6 +439,14 @@ export function validateService(obj: KubeObject): FieldError[] {
     if (p.protocol && !['TCP', 'UDP', 'SCTP'].includes(p.protocol)) out.push(fieldNotSupported(`spec.ports[${i}].protocol`, p.protocol, ['SCTP', 'TCP', 'UDP']));
   });
   out.push(...validateLabels(spec.selector, 'spec.selector'));
+  // Session affinity (Kubernetes' ValidateService): None or ClientIP, a timeout in (0, 86400] s only with ClientIP.
+  const sa = (obj.spec as { sessionAffinity?: string; sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: unknown } } }).sessionAffinity;
+  const saCfg = (obj.spec as { sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: unknown } } }).sessionAffinityConfig;
+  if (sa !== undefined && sa !== 'None' && sa !== 'ClientIP') out.push(fieldNotSupported('spec.sessionAffinity', sa, ['ClientIP', 'None']));
+  if (sa === 'ClientIP') {
+    const to = saCfg?.clientIP?.timeoutSeconds;
+    if (to !== undefined && (typeof to !== 'number' || !Number.isInteger(to) || to <= 0 || to > 86400)) out.push(fieldInvalid('spec.sessionAffinityConfig.clientIP.timeoutSeconds', to, 'must be greater than 0 and less than 86400'));
+  } else if (saCfg !== undefined && saCfg !== null) out.push(fieldInvalid('spec.sessionAffinityConfig', saCfg, `must not be set when \`sessionAffinity\` is ${sa ?? 'None'}`));
   return out;
 }
 

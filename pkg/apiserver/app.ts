@@ -14,10 +14,10 @@ import type { ResourceInfo, ResourceRegistry } from '../api/resources.js';
 import type { KubeObject, WatchEvent } from '../api/types.js';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
 import { OpenApiV3, openApiV2 } from './openapi.js';
-import { dropUnknownFields, parseFieldValidation, strictMessage, unknownFields } from './fieldvalidation.js';
-import { schemaNodeFor } from './schema.js';
+import { applyFieldValidation, parseFieldValidation } from './fieldvalidation.js';
 import { createVirtual, evictPod, serveMetrics, type PodMetricsSource } from './virtual.js';
 import { EXEC_WS_PROTOCOLS, handleExecUpgrade, type ExecContext } from './exec.js';
+import { handlePortForwardUpgrade, parsePortForwardPath, PORT_FORWARD_WS_ALIAS, restorePortForwardProtocol, type PortForwardContext } from './portforward.js';
 import { applyPatchOfType } from './patch/patch.js';
 import { managerFromUserAgent } from './managedfields.js';
 import { decodeProtobufObject, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
@@ -46,6 +46,22 @@ export interface PodExecSource {
    * its runtime cannot run commands.
    */
   exec(pod: KubeObject, container: string, command: string[], io: ExecStreams, signal: AbortSignal): Promise<number>;
+  /**
+   * Attaches to the main process of a running container (`pods/<name>/attach`): its output from
+   * now on goes to `io.stdout`, and `io.stdin` to its standard input when the container has
+   * `stdin: true`; resolves when the process ends or `signal` aborts (the client went). Throws
+   * StatusError (BadRequest) as `exec` does. Absent when the runtime cannot attach.
+   */
+  attach?(pod: KubeObject, container: string, io: ExecStreams, signal: AbortSignal): Promise<void>;
+}
+
+/** Where `pods/<name>/portforward` connects: an address on this host that reaches the pod's port. */
+export interface PodPortForwardSource {
+  /**
+   * The loopback address serving TCP `port` of the pod (a simulated pod's application server, a
+   * Docker container's published host port). Throws StatusError or Error when nothing serves it.
+   */
+  dial(pod: KubeObject, port: number): Promise<{ host: string; port: number }>;
 }
 
 /** The standard streams of an exec, as the client asked for them (`kubectl exec -i -t`). */
@@ -79,6 +95,8 @@ export interface ApiServerOptions {
   logs?: { current?: PodLogSource };
   /** Where `pods/<name>/exec` runs commands, read at request time; without one exec answers BadRequest. */
   exec?: { current?: PodExecSource };
+  /** Where `pods/<name>/portforward` connects, read at request time; without one port forwarding answers BadRequest. */
+  portForward?: { current?: PodPortForwardSource };
   /** Where `kubectl top` numbers come from (metrics.k8s.io), read at request time; without one there are no metrics. */
   metrics?: { current?: PodMetricsSource };
   /** Called once per request for access logging; never given Secret bodies. */
@@ -171,6 +189,38 @@ function sendStatusError(reply: FastifyReply, err: StatusError): FastifyReply {
   return reply.code(err.code).type('application/json').send(err.status);
 }
 
+/** What admission left for one HTTP write: warnings for the client and annotations for its audit event. */
+interface AdmissionOutput {
+  warnings: string[];
+  auditAnnotations: Record<string, string>;
+}
+const ADMISSION_OUTPUT = Symbol('berth.admissionOutput');
+
+/**
+ * The audit annotations admission plugins added while serving `req` (e.g. PodSecurity's
+ * `pod-security.kubernetes.io/audit-violations`), for the audit log; undefined when none.
+ */
+export function auditAnnotationsOf(req: FastifyRequest): Record<string, string> | undefined {
+  const out = (req as unknown as { [ADMISSION_OUTPUT]?: AdmissionOutput })[ADMISSION_OUTPUT];
+  return out && Object.keys(out.auditAnnotations).length ? out.auditAnnotations : undefined;
+}
+
+/**
+ * Adds `Warning` headers (RFC 7234 §5.5, code 299, agent `-`, the text quoted) to the reply,
+ * after any it already has; a text already there is not repeated. kubectl prints each as
+ * `Warning: <text>` (k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/warning.go).
+ */
+export function addWarnings(reply: FastifyReply, texts: string[]): void {
+  if (!texts.length) return;
+  const had = reply.getHeader('warning');
+  const list = had === undefined ? [] : Array.isArray(had) ? had.map(String) : [String(had)];
+  for (const t of texts) {
+    const h = `299 - ${JSON.stringify(t)}`;
+    if (!list.includes(h)) list.push(h);
+  }
+  reply.header('warning', list);
+}
+
 /** Builds the fastify app. Call `listen` on it, or `inject` in tests. */
 export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   const { store, registry, tables } = opts;
@@ -188,6 +238,12 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
       return;
     }
     done(null, body);
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    const out = (req as unknown as { [ADMISSION_OUTPUT]?: AdmissionOutput })[ADMISSION_OUTPUT];
+    if (out?.warnings.length) addWarnings(reply, out.warnings);
+    return payload;
   });
 
   app.setErrorHandler((err: unknown, req, reply) => {
@@ -219,11 +275,15 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   };
 
   // pods/<name>/exec upgrades the connection (WebSocket for kubectl 1.30+, SPDY/3.1 before).
+  // pods/<name>/portforward too (SPDY/3.1, or SPDY tunnelled in a WebSocket for kubectl 1.31+).
   const wss = new WebSocketServer({
     noServer: true,
-    handleProtocols: (offered) => EXEC_WS_PROTOCOLS.find((p) => offered.has(p)) ?? false,
+    handleProtocols: (offered, req) =>
+      parsePortForwardPath(req.url ?? '') && offered.has(PORT_FORWARD_WS_ALIAS) ? PORT_FORWARD_WS_ALIAS : (EXEC_WS_PROTOCOLS.find((p) => offered.has(p)) ?? false),
   });
+  wss.on('headers', restorePortForwardProtocol);
   const execContext: ExecContext = { store, registry, source: () => opts.exec?.current, track: linked };
+  const portForwardContext: PortForwardContext = { store, registry, source: () => opts.portForward?.current, track: linked };
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (opts.auth) {
       // Upgrades bypass fastify's hooks: check the caller here.
@@ -241,6 +301,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   });
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (handleExecUpgrade(execContext, wss, req, socket, head)) return;
+    if (handlePortForwardUpgrade(portForwardContext, wss, req, socket, head)) return;
     const body = JSON.stringify(noSuchResource().status);
     socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   };
@@ -310,7 +371,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     if (p.subresource && !r.subresources.includes(p.subresource)) throw noSuchResource();
     const q = req.query as Query;
     const ns = r.namespaced ? p.namespace : undefined;
-    if (p.subresource === 'exec') throw badRequest('Upgrade request required');
+    if (p.subresource === 'exec' || p.subresource === 'attach' || p.subresource === 'portforward') throw badRequest('Upgrade request required');
     if (r.virtual) return serveVirtual(req, reply, r, ns, p, q);
     return serveResource(req, reply, r, ns, p, q);
   };
@@ -325,18 +386,13 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
 
   /**
    * `fieldValidation` for a request body: Strict fails on fields the kind's schema does not
-   * declare, Warn (the default) returns them as `Warning` headers. Throws BadRequest.
+   * declare, Warn (the default) returns them as `Warning` headers; under Warn and Ignore the body
+   * returned lacks them. Throws BadRequest.
    */
-  function checkFields(reply: FastifyReply, r: ResourceInfo, body: unknown, q: Query, patch: boolean): void {
-    const mode = parseFieldValidation(q.fieldValidation);
-    const node = schemaNodeFor(r);
-    if (node.unknown) return;
-    const fields = unknownFields(body, node, patch);
-    if (!fields.length) return;
-    if (mode === 'Strict') throw badRequest(patch ? strictMessage(fields) : `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${strictMessage(fields)}`);
-    // Warn and Ignore: the decoder drops what it does not know; nothing of it is stored.
-    dropUnknownFields(body, node, patch);
-    if (mode === 'Warn') reply.header('warning', fields.map((f) => `299 - ${JSON.stringify(`unknown field ${JSON.stringify(f)}`)}`));
+  function checkFields<T>(reply: FastifyReply, r: ResourceInfo, body: T, q: Query, patch: boolean): T {
+    const out = applyFieldValidation(r, body, parseFieldValidation(q.fieldValidation), patch);
+    addWarnings(reply, out.warnings);
+    return out.body;
   }
 
   /** Metrics (GET) and access reviews (POST), computed per request. */
@@ -351,7 +407,12 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
 
   async function serveResource(req: FastifyRequest, reply: FastifyReply, r: ResourceInfo, ns: string | undefined, p: ResourcePath, q: Query): Promise<unknown> {
     const name = p.name;
+    // Admission's warnings go out as Warning headers (also on a refusal), its audit annotations to the audit log.
+    const out: AdmissionOutput = { warnings: [], auditAnnotations: {} };
+    (req as unknown as { [ADMISSION_OUTPUT]?: AdmissionOutput })[ADMISSION_OUTPUT] = out;
     const write = {
+      warnings: out.warnings,
+      auditAnnotations: out.auditAnnotations,
       dryRun: q.dryRun === 'All',
       ...(q.fieldManager ? { fieldManager: q.fieldManager } : {}),
       ...(q.fieldValidation ? { fieldValidation: q.fieldValidation } : {}),
@@ -392,8 +453,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
           return reply.code(201).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
         }
         if (name) throw methodNotSupported(r.resource, 'POST');
-        checkFields(reply, r, body, q, false);
-        const created = await store.create(r, ns, body as KubeObject, write);
+        const created = await store.create(r, ns, checkFields(reply, r, body, q, false) as KubeObject, write);
         return reply.code(201).send(created);
       }
       case 'PUT': {
@@ -404,9 +464,8 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
           const updated = await store.update(r, ns, name, fromScale(r, current, body), { ...write, subresource: 'scale' });
           return toScale(r, updated);
         }
-        checkFields(reply, r, body, q, false);
         const sub = p.subresource === 'status' ? 'status' : p.subresource === 'finalize' ? undefined : undefined;
-        return store.update(r, ns, name, body, { ...write, ...(sub ? { subresource: sub } : {}) });
+        return store.update(r, ns, name, checkFields(reply, r, body, q, false), { ...write, ...(sub ? { subresource: sub } : {}) });
       }
       case 'PATCH': {
         if (!name) throw methodNotSupported(r.resource, 'PATCH');
@@ -426,8 +485,8 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
             }
           }
         }
-        if (type !== 'json') checkFields(reply, r, body, q, type !== 'apply');
-        const result = await store.patch(r, ns, name, type, body, { ...write, ...(p.subresource === 'status' ? { subresource: 'status' } : {}) });
+        const checked = type === 'json' ? body : checkFields(reply, r, body, q, type !== 'apply');
+        const result = await store.patch(r, ns, name, type, checked, { ...write, ...(p.subresource === 'status' ? { subresource: 'status' } : {}) });
         return result;
       }
       case 'DELETE': {

@@ -26,6 +26,10 @@ function subresourceInfo(r: ResourceInfo, sub: string): SubresourceInfo {
       return { kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, verbs: ['create'] };
     case 'exec':
       return { kind: { group: '', version: 'v1', kind: 'PodExecOptions' }, verbs: ['create', 'get'] };
+    case 'attach':
+      return { kind: { group: '', version: 'v1', kind: 'PodAttachOptions' }, verbs: ['create', 'get'] };
+    case 'portforward':
+      return { kind: { group: '', version: 'v1', kind: 'PodPortForwardOptions' }, verbs: ['create', 'get'] };
     case 'finalize':
       return { kind: self, verbs: ['update'] };
     default:

@@ -7,6 +7,11 @@
  * channel. kubectl 1.27–1.29 upgrade to SPDY/3.1 (`X-Stream-Protocol-Version:
  * v4.channel.k8s.io`) and open one stream per channel instead. Both end with the Status on the
  * error channel: Success, or NonZeroExitCode with the exit code as cause, as the kubelet writes it.
+ *
+ * `pods/<name>/attach` (`kubectl attach`, `kubectl run -i`) speaks the same protocols: instead of
+ * running a command it joins the container's own output (and its stdin when the container has
+ * `stdin: true`) through `PodExecSource.attach`, and ends with Success when the container's
+ * process ends.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -29,8 +34,13 @@ export const EXEC_WS_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 const WS_START_DELAY_MS = 100;
 const CH = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
 
-/** What an exec request asks for (`?command=…&container=…&stdin=true&stdout=true&stderr=true&tty=true`). */
+/**
+ * What an exec or attach request asks for (`?command=…&container=…&stdin=true&stdout=true&stderr=true&tty=true`;
+ * attach has no command).
+ */
 export interface ExecRequest {
+  /** `exec` runs `command` in the container; `attach` joins the streams of its main process. */
+  subresource: 'exec' | 'attach';
   namespace: string;
   pod: string;
   container?: string;
@@ -41,14 +51,15 @@ export interface ExecRequest {
   tty: boolean;
 }
 
-/** Parses `/api/v1/namespaces/<ns>/pods/<name>/exec?…`; undefined for any other path. */
+/** Parses `/api/v1/namespaces/<ns>/pods/<name>/exec?…` (or `/attach?…`); undefined for any other path. */
 export function parseExecRequest(url: string): ExecRequest | undefined {
   const u = new URL(url, 'http://x');
-  const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec\/?$/.exec(u.pathname);
+  const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach)\/?$/.exec(u.pathname);
   if (!m) return undefined;
   const flag = (k: string): boolean => ['true', '1'].includes(u.searchParams.get(k) ?? '');
   const container = u.searchParams.get('container');
   return {
+    subresource: m[3] as 'exec' | 'attach',
     namespace: decodeURIComponent(m[1]!),
     pod: decodeURIComponent(m[2]!),
     ...(container ? { container } : {}),
@@ -72,8 +83,8 @@ export function exitStatus(code: number, command: string[]): object {
   };
 }
 
-/** A push-fed async iterable (stdin, resize events). */
-class Feed<T> implements AsyncIterable<T> {
+/** A push-fed async iterable (stdin, resize events); shared with the agent's kubelet endpoint. */
+export class Feed<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
   private wake: (() => void) | undefined;
   private done = false;
@@ -107,7 +118,8 @@ export interface ExecContext {
   track: () => AbortController;
 }
 
-function writeHttpError(socket: Duplex, err: StatusError): void {
+/** Answers an upgrade request with a Status error instead of upgrading. */
+export function writeHttpError(socket: Duplex, err: StatusError): void {
   const body = JSON.stringify(err.status);
   const text = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' }[err.code] ?? 'Error';
   socket.end(`HTTP/1.1 ${err.code} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
@@ -127,10 +139,11 @@ async function resolve(ctx: ExecContext, req: ExecRequest): Promise<{ pod: KubeO
   if (!container || (!containers.includes(container) && !inits.includes(container))) {
     throw badRequest(`container ${container ?? ''} is not valid for pod ${req.pod}`);
   }
-  if (!req.command.length) throw badRequest('you must specify at least one command for the container');
+  if (req.subresource === 'exec' && !req.command.length) throw badRequest('you must specify at least one command for the container');
   if (!req.stdin && !req.stdout && !req.stderr) throw badRequest('you must specify at least 1 of stdin, stdout, stderr');
   const source = ctx.source();
   if (!source) throw badRequest('no container runtime runs commands on this server');
+  if (req.subresource === 'attach' && !source.attach) throw badRequest('no container runtime attaches to containers on this server');
   return { pod, container, source };
 }
 
@@ -172,6 +185,11 @@ export function handleExecUpgrade(ctx: ExecContext, wss: WebSocketServer, req: I
 
 async function run(ctx: ExecContext, er: ExecRequest, r: Awaited<ReturnType<typeof resolve>>, io: ExecStreams, signal: AbortSignal): Promise<object> {
   try {
+    if (er.subresource === 'attach') {
+      // The kubelet writes Success once the attached process's streams end (kubelet/cri/streaming serveAttach).
+      await r.source.attach!(r.pod, r.container, io, signal);
+      return exitStatus(0, []);
+    }
     const code = await r.source.exec(r.pod, r.container, er.command, io, signal);
     return exitStatus(code, er.command);
   } catch (e) {

@@ -136,6 +136,47 @@ t.test('unknown fields follow fieldValidation on create, update and patch', asyn
   await app.close();
 });
 
+t.test('the in-process transport applies fieldValidation as HTTP does: the same object is stored either way', async (t) => {
+  const { api, app } = await setup();
+  const { Client } = await import('../client/client.js');
+  const client = new Client(api.transport);
+  const deployments = { apiVersion: 'apps/v1', kind: 'Deployment' };
+  const body = (name: string): KubeObject => {
+    const d = deploy({ extra: 1 }, name);
+    (d.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0]!.bogus = true;
+    return d;
+  };
+  const viaHttp = await app.inject({ method: 'POST', url: '/apis/apps/v1/namespaces/default/deployments', headers: { 'content-type': 'application/json' }, payload: body('web') });
+  t.equal(viaHttp.statusCode, 201);
+  const input = body('web2');
+  const viaClient: KubeObject = await client.create({ ...input, metadata: { ...input.metadata, namespace: 'default' } });
+  t.equal((input.spec as { extra?: number }).extra, 1, "the caller's object is left alone");
+  const strip = (o: KubeObject): unknown => ({ ...o, metadata: { labels: o.metadata.labels }, spec: { ...(o.spec as object), selector: undefined, template: { ...((o.spec as { template: object }).template), metadata: undefined } } });
+  const stored = [await api.store.get(api.registry.get('apps', 'v1', 'deployments')!, 'default', 'web'), await api.store.get(api.registry.get('apps', 'v1', 'deployments')!, 'default', 'web2')];
+  t.same(strip(stored[1]!), strip(stored[0]!), 'stored alike (but for names)');
+  t.notOk((viaClient.spec as { extra?: number }).extra, 'spec.extra is dropped in-process (Warn, the default)');
+  t.notOk(JSON.stringify(stored[1]).includes('bogus'), 'and so is the unknown container field');
+  await t.rejects(client.create({ ...body('web3'), metadata: { name: 'web3', namespace: 'default' } }, { fieldValidation: 'Strict' }), { code: 400, message: /strict decoding error: .*unknown field "spec\.extra"/ });
+  t.notOk(await client.tryGet(deployments, 'web3', 'default'), 'Strict stores nothing');
+  await t.rejects(client.patch(deployments, 'web', 'default', 'merge', { spec: { nope: 1 } }, { fieldValidation: 'Strict' }), { code: 400, message: /unknown field "spec\.nope"/ });
+  const patched = await client.patch(deployments, 'web', 'default', 'strategic', { spec: { replicas: 4, nope: 1 } }, { fieldValidation: 'Ignore' });
+  t.equal((patched.spec as { replicas: number }).replicas, 4);
+  t.notOk((patched.spec as { nope?: number }).nope, 'a patch drops unknown fields under Ignore');
+  await app.close();
+});
+
+t.test('admission warnings go out as Warning headers (PodSecurity warn), also next to fieldValidation warnings', async (t) => {
+  const { api, app } = await setup();
+  const { installAdmission } = await import('../admission/index.js');
+  installAdmission(api);
+  await app.inject({ method: 'POST', url: '/api/v1/namespaces', headers: { 'content-type': 'application/json' }, payload: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'w', labels: { 'pod-security.kubernetes.io/warn': 'baseline' } } } });
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { hostNetwork: true, containers: [{ name: 'c', image: 'nginx', extra: 1 }] } };
+  const res = await app.inject({ method: 'POST', url: '/api/v1/namespaces/w/pods', headers: { 'content-type': 'application/json' }, payload: pod });
+  t.equal(res.statusCode, 201);
+  t.same([res.headers.warning].flat(), ['299 - "unknown field \\"spec.containers[0].extra\\""', '299 - "would violate PodSecurity \\"baseline:latest\\": host namespaces (hostNetwork=true)"']);
+  await app.close();
+});
+
 t.test('a Deployment selector is immutable after creation', async (t) => {
   const { app } = await setup();
   t.equal((await app.inject({ method: 'POST', url: '/apis/apps/v1/namespaces/default/deployments', headers: { 'content-type': 'application/json' }, payload: deploy() })).statusCode, 201);

@@ -9,7 +9,7 @@
  * without a schema (berth's own, custom resources) are not checked here.
  */
 import { badRequest } from '../api/errors.js';
-import { isObject } from '../api/meta.js';
+import { clone, isObject } from '../api/meta.js';
 import { schemaNodeFor, type SchemaNode } from './schema.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -28,26 +28,53 @@ const DIRECTIVE = /^\$(patch|retainKeys)$|^\$setElementOrder\/|^\$deleteFromPrim
  * Strategic merge patch directives are allowed when `patch` is true.
  */
 export function unknownFields(value: unknown, node: SchemaNode, patch = false, path = '', out: string[] = []): string[] {
-  if (node.unknown) return out;
+  // Path segments are kept as keys and kinds and joined only for an unknown field (the walk runs
+  // on every write, in-process ones included, and almost never finds one).
+  const keys: (string | number)[] = [];
+  const kinds: Seg[] = [];
+  walkUnknown(value, node, patch, path, keys, kinds, out);
+  return out;
+}
+
+/** How a path segment prints: `.name` (a struct field) or `[key]` (a map key, a list index). */
+type Seg = 0 | 1;
+const Seg = { Field: 0, Key: 1 } as const;
+
+function joinPath(root: string, keys: (string | number)[], kinds: Seg[]): string {
+  let p = root;
+  for (let i = 0; i < keys.length; i++) p += kinds[i] === Seg.Field ? (p ? `.${keys[i]}` : String(keys[i])) : `[${keys[i]}]`;
+  return p;
+}
+
+function walkUnknown(value: unknown, node: SchemaNode, patch: boolean, root: string, keys: (string | number)[], kinds: Seg[], out: string[]): void {
+  if (node.unknown) return;
   if (Array.isArray(value)) {
-    if (node.shape !== 'list') return out;
-    value.forEach((v, i) => unknownFields(v, node.items, patch, `${path}[${i}]`, out));
-    return out;
+    if (node.shape !== 'list') return;
+    const items = node.items;
+    for (let i = 0; i < value.length; i++) {
+      keys.push(i);
+      kinds.push(Seg.Key);
+      walkUnknown(value[i], items, patch, root, keys, kinds, out);
+      keys.pop();
+      kinds.pop();
+    }
+    return;
   }
-  if (!isObject(value)) return out;
+  if (!isObject(value)) return;
   const shape = node.shape;
-  if (shape !== 'struct' && shape !== 'map') return out;
-  for (const [k, v] of Object.entries(value)) {
+  if (shape !== 'struct' && shape !== 'map') return;
+  const kind: Seg = shape === 'map' ? Seg.Key : Seg.Field;
+  for (const k in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
     if (patch && DIRECTIVE.test(k)) continue;
     const child = node.field(k);
-    const p = shape === 'map' ? `${path}[${k}]` : path ? `${path}.${k}` : k;
-    if (!child) {
-      out.push(p);
-      continue;
-    }
-    unknownFields(v, child, patch, p, out);
+    keys.push(k);
+    kinds.push(kind);
+    if (!child) out.push(joinPath(root, keys, kinds));
+    else walkUnknown((value as Record<string, unknown>)[k], child, patch, root, keys, kinds, out);
+    keys.pop();
+    kinds.pop();
   }
-  return out;
 }
 
 /**
@@ -189,4 +216,24 @@ export function checkTypes(r: { group: string; version: string; kind: string }, 
   if (node.unknown) return;
   const e = typeMismatch(obj, node, r.kind);
   if (e) throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${e}`);
+}
+
+/**
+ * Applies `fieldValidation` to a write's body, as kube-apiserver's decoder does whichever way the
+ * request came (HTTP or the in-process transport): Strict throws BadRequest naming the unknown
+ * fields (a create/update's message names the kind: `Deployment in version "v1" cannot be handled
+ * as a Deployment: strict decoding error: unknown field "spec.foo"`); Warn and Ignore return the
+ * body without them (a copy: the caller's object is left alone) and, for Warn, the warning texts
+ * (`unknown field "spec.foo"`). `patch` is true for merge and strategic patches (their
+ * directives are allowed); JSON patches are not checked.
+ */
+export function applyFieldValidation<T>(r: { group: string; version: string; kind: string }, body: T, mode: FieldValidation, patch: boolean): { body: T; warnings: string[] } {
+  const node = schemaNodeFor(r);
+  if (node.unknown) return { body, warnings: [] };
+  const fields = unknownFields(body, node, patch);
+  if (!fields.length) return { body, warnings: [] };
+  if (mode === 'Strict') throw badRequest(patch ? strictMessage(fields) : `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${strictMessage(fields)}`);
+  const copy = clone(body);
+  dropUnknownFields(copy, node, patch);
+  return { body: copy, warnings: mode === 'Warn' ? fields.map((f) => `unknown field ${JSON.stringify(f)}`) : [] };
 }

@@ -9,7 +9,7 @@ import type { KubeObject } from '../api/types.js';
 import type { Clock } from '../clock/clock.js';
 import type { Backend } from '../storage/types.js';
 import { BUILTIN_ADMISSION } from './admission.js';
-import { buildApiServer, type ApiServerOptions, type PodExecSource, type PodLogSource } from './app.js';
+import { buildApiServer, type ApiServerOptions, type PodExecSource, type PodLogSource, type PodPortForwardSource } from './app.js';
 import { CustomResourceManager } from './crd.js';
 import { InProcessTransport } from './inprocess.js';
 import { requestsUsage, VIRTUAL_RESOURCES, type PodMetricsSource } from './virtual.js';
@@ -18,7 +18,7 @@ import { TableRegistry } from './tables.js';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 
 export { ObjectStore, FINALIZER_FOREGROUND, FINALIZER_ORPHAN, PATCH_CONTENT_TYPES, type AdmissionPlugin, type AdmissionRequest, type CommitEvent } from './store.js';
-export { buildApiServer, parseResourcePath, KUBE_VERSION, type PodLogSource, type LogOptions, type PodExecSource, type ExecStreams } from './app.js';
+export { buildApiServer, parseResourcePath, KUBE_VERSION, auditAnnotationsOf, addWarnings, type PodLogSource, type LogOptions, type PodExecSource, type PodPortForwardSource, type ExecStreams } from './app.js';
 export { InProcessTransport } from './inprocess.js';
 export { requestsUsage, evictPod, BERTH_USER, type PodMetricsSource, type ContainerUsage } from './virtual.js';
 export { TableRegistry, col, age, podStatusReason, crdPrinter, simpleJsonPath, type TablePrinter, type Table, type ColumnDefinition } from './tables.js';
@@ -33,8 +33,10 @@ export interface ApiServer {
   crds: CustomResourceManager;
   /** Where `pods/<name>/log` reads from; the node agent sets `current`. */
   logs: { current?: PodLogSource };
-  /** Where `pods/<name>/exec` runs commands; the node agent sets `current`. */
+  /** Where `pods/<name>/exec` runs commands (and `attach` attaches); the node agent sets `current`. */
   exec: { current?: PodExecSource };
+  /** Where `pods/<name>/portforward` reaches pod ports; the elb component sets `current`. */
+  portForward: { current?: PodPortForwardSource };
   /**
    * Where `kubectl top` (metrics.k8s.io) reads container usage; by default each running
    * container uses what it requests (`requestsUsage`) until a runtime models load.
@@ -92,6 +94,7 @@ export async function createApiServer(opts: CreateApiServerOptions): Promise<Api
   }
   const logs: { current?: PodLogSource } = {};
   const exec: { current?: PodExecSource } = {};
+  const portForward: { current?: PodPortForwardSource } = {};
   const metrics: { current?: PodMetricsSource } = { current: { podUsage: requestsUsage } };
   const routes: FastifyPluginAsync[] = [];
   const transport = new InProcessTransport(store, tables, logs);
@@ -103,10 +106,11 @@ export async function createApiServer(opts: CreateApiServerOptions): Promise<Api
     crds,
     logs,
     exec,
+    portForward,
     metrics,
     routes,
     http: (h = {}) => {
-      const app = buildApiServer({ store, registry, tables, logs, exec, metrics, ...h });
+      const app = buildApiServer({ store, registry, tables, logs, exec, portForward, metrics, ...h });
       for (const r of routes) void app.register(r);
       return app;
     },

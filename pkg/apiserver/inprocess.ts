@@ -2,6 +2,9 @@
  * The in-process transport: a client call goes straight into the ObjectStore, with no HTTP and
  * no serialization beyond what the store does, and the same semantics as over the wire.
  * Used by the all-in-one server's controllers, scheduler and agent, and by `berth simulate`.
+ * Bodies go through `fieldValidation` as over HTTP (Strict refuses unknown fields; Warn, the
+ * default, and Ignore drop them), so an object is stored the same whichever way it came in; the
+ * warnings Warn would send have no one to go to here and are dropped.
  */
 import { badRequest } from '../api/errors.js';
 import { clone } from '../api/meta.js';
@@ -9,6 +12,7 @@ import type { ResourceInfo } from '../api/resources.js';
 import type { KubeList, KubeObject, WatchEvent } from '../api/types.js';
 import type { BindOptions, DeleteOptions, ListOptions, PatchType, Transport, WatchOptions, WriteOptions } from '../client/types.js';
 import type { PodLogSource } from './app.js';
+import { applyFieldValidation, parseFieldValidation } from './fieldvalidation.js';
 import { toScale, fromScale } from './scale.js';
 import type { ObjectStore } from './store.js';
 import type { TableRegistry } from './tables.js';
@@ -50,8 +54,14 @@ export class InProcessTransport implements Transport {
     return this.tables.toTable(info, list.items, now, 'Metadata', list.metadata);
   }
 
+  /** The body with `fieldValidation` applied (a copy when fields were dropped). Throws BadRequest (Strict). */
+  private checked<T>(info: ResourceInfo, body: T, opts: WriteOptions, patch: boolean): T {
+    return applyFieldValidation(info, body, parseFieldValidation(opts.fieldValidation), patch).body;
+  }
+
   async create(r: ResourceInfo, namespace: string | undefined, obj: KubeObject, opts: WriteOptions): Promise<KubeObject> {
-    return clone(await this.store.create(this.resolve(r), namespace, obj, opts));
+    const info = this.resolve(r);
+    return clone(await this.store.create(info, namespace, this.checked(info, obj, opts, false), opts));
   }
 
   async update(r: ResourceInfo, namespace: string | undefined, name: string, obj: KubeObject, opts: WriteOptions): Promise<KubeObject> {
@@ -60,11 +70,12 @@ export class InProcessTransport implements Transport {
       const current = await this.store.get(info, namespace, name);
       return toScale(info, await this.store.update(info, namespace, name, fromScale(info, current, obj), opts));
     }
-    return clone(await this.store.update(info, namespace, name, obj, opts));
+    return clone(await this.store.update(info, namespace, name, this.checked(info, obj, opts, false), opts));
   }
 
   async patch(r: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, body: unknown, opts: WriteOptions): Promise<KubeObject> {
-    return clone(await this.store.patch(this.resolve(r), namespace, name, type, body, opts));
+    const info = this.resolve(r);
+    return clone(await this.store.patch(info, namespace, name, type, type === 'json' ? body : this.checked(info, body, opts, type !== 'apply'), opts));
   }
 
   async delete(r: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<KubeObject> {

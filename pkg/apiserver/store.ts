@@ -45,6 +45,14 @@ export interface AdmissionRequest {
   oldObject?: KubeObject;
   store: ObjectStore;
   dryRun: boolean;
+  /**
+   * Where a plugin puts warnings for the client (the HTTP layer sends each as a `Warning: 299 -`
+   * header, as kube-apiserver does with an admission response's `warnings`); absent when the
+   * caller does not collect them.
+   */
+  warnings?: string[];
+  /** Where a plugin puts annotations for the request's audit event (`key` → value); absent when not collected. */
+  auditAnnotations?: Record<string, string>;
 }
 
 /**
@@ -55,6 +63,11 @@ export interface AdmissionPlugin {
   readonly name: string;
   admit?(req: AdmissionRequest): void | Promise<void>;
   validate?(req: AdmissionRequest): void | Promise<void>;
+}
+
+/** The warning and audit-annotation collectors of a write, as AdmissionRequest fields. */
+function admissionOut(opts: WriteOptions): Pick<AdmissionRequest, 'warnings' | 'auditAnnotations'> {
+  return { ...(opts.warnings ? { warnings: opts.warnings } : {}), ...(opts.auditAnnotations ? { auditAnnotations: opts.auditAnnotations } : {}) };
 }
 
 /** Something that happened to an object, told to `onCommit` listeners after it is stored. */
@@ -98,6 +111,10 @@ export interface WriteOptions {
   defaultFieldManager?: string;
   /** Internal: the body's `metadata.managedFields` are already final (server-side apply made them). */
   keepManagedFields?: boolean;
+  /** Collects admission warnings (see AdmissionRequest.warnings); filled in place. */
+  warnings?: string[];
+  /** Collects audit annotations from admission (see AdmissionRequest.auditAnnotations); filled in place. */
+  auditAnnotations?: Record<string, string>;
 }
 
 export interface ListOptions {
@@ -331,7 +348,7 @@ export class ObjectStore {
     if (r.subresources.includes('status') && !KEEP_STATUS_ON_CREATE.has(r.kind)) delete obj.status;
     this.defaultAndValidate(r, obj);
     if (!opts.keepManagedFields) this.fields.recordWrite(r, undefined, obj, input.metadata?.managedFields, opts);
-    await this.runAdmission({ operation: 'CREATE', resource: r, namespace: meta.namespace, name: meta.name, object: obj, store: this, dryRun: !!opts.dryRun });
+    await this.runAdmission({ operation: 'CREATE', resource: r, namespace: meta.namespace, name: meta.name, object: obj, store: this, dryRun: !!opts.dryRun, ...admissionOut(opts) });
     omitEmptyStatus(obj, schemaNodeFor(r));
     if (opts.dryRun) return this.withType(r, obj);
     const key = objectKey(r, meta.namespace, meta.name);
@@ -472,7 +489,7 @@ export class ObjectStore {
 
     if (opts.subresource !== 'status') this.defaultAndValidate(r, next, current);
     if (!opts.keepManagedFields) this.fields.recordWrite(r, current, next, opts.subresource === 'status' ? undefined : obj.metadata.managedFields, opts);
-    await this.runAdmission({ operation: 'UPDATE', resource: r, namespace: next.metadata.namespace, name, object: next, oldObject: current, store: this, dryRun: !!opts.dryRun, ...(opts.subresource ? { subresource: opts.subresource } : {}) });
+    await this.runAdmission({ operation: 'UPDATE', resource: r, namespace: next.metadata.namespace, name, object: next, oldObject: current, store: this, dryRun: !!opts.dryRun, ...(opts.subresource ? { subresource: opts.subresource } : {}), ...admissionOut(opts) });
 
     // A Pod in graceful termination goes only when its node's kubelet deletes it with grace 0, not
     // on a status write (Kubernetes's shouldDeleteDuringUpdate: grace period nil or 0 only).

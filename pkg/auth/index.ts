@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { parseResourcePath } from '../apiserver/app.js';
+import { auditAnnotationsOf, parseResourcePath } from '../apiserver/app.js';
 import { decodeProtobufObject } from '../apiserver/protobuf.js';
 import { authorize, forbiddenMessage, MASTERS_GROUP, ruleAllows, type PolicyRule, type RbacObjects, type RequestAttributes, type UserInfo } from './rbac.js';
 
@@ -228,13 +228,16 @@ export class AccessControl {
         const attrs = (req as unknown as { berthAttrs?: RequestAttributes }).berthAttrs;
         const user = (req as unknown as { berthUser?: UserInfo }).berthUser;
         if (!attrs?.resourceRequest || ['get', 'list', 'watch'].includes(attrs.verb)) return;
-        this.audit(path, req.raw, user ?? UNAUTHENTICATED, attrs, reply.statusCode);
+        this.audit(path, req.raw, user ?? UNAUTHENTICATED, attrs, reply.statusCode, auditAnnotationsOf(req));
       });
     }
   }
 
-  /** Appends one audit.k8s.io/v1 Event at the Metadata level (no request or response body). */
-  audit(path: string, req: IncomingMessage, user: UserInfo, attrs: RequestAttributes, code: number): void {
+  /**
+   * Appends one audit.k8s.io/v1 Event at the Metadata level (no request or response body), with
+   * the `annotations` admission added (e.g. `pod-security.kubernetes.io/audit-violations`).
+   */
+  audit(path: string, req: IncomingMessage, user: UserInfo, attrs: RequestAttributes, code: number, annotations?: Record<string, string>): void {
     const now = new Date().toISOString();
     const ev = {
       kind: 'Event',
@@ -258,6 +261,7 @@ export class AccessControl {
       responseStatus: { metadata: {}, code },
       requestReceivedTimestamp: now,
       stageTimestamp: now,
+      ...(annotations ? { annotations } : {}),
     };
     appendFileSync(path, JSON.stringify(ev) + '\n');
   }

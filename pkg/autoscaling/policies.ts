@@ -8,8 +8,7 @@
  *   one-off `startTime`; sets any of minSize, maxSize, desiredCapacity when it fires (a desired
  *   capacity outside the new bounds is moved inside them). Times before the action existed do
  *   not fire. `status.lastRunTime`, `status.nextRunTime`.
- * - ScalingPolicy `TargetTrackingScaling`: ASGAverageCPUUtilization (or ASGAverageNetworkIn/Out,
- *   ALBRequestCountPerTarget when a metric source gives them) held at `targetValue`. Evaluated
+ * - ScalingPolicy `TargetTrackingScaling`: a metric (below) held at `targetValue`. Evaluated
  *   every minute; scale-out when the last 3 one-minute values are above target (AWS's alarm: 3
  *   datapoints), scale-in when the last 15 are below (15 datapoints) unless `disableScaleIn`. New
  *   capacity = ceil(current × metric / target), within min and max. Instances younger than the
@@ -18,6 +17,12 @@
  * - ScalingPolicy `StepScaling`: an alarm `{metric, comparisonOperator, threshold,
  *   evaluationPeriods}` and `stepAdjustments` whose bounds are offsets from the threshold;
  *   ChangeInCapacity, PercentChangeInCapacity (with minAdjustmentMagnitude) or ExactCapacity.
+ * - ScalingPolicy `SimpleScaling`: an alarm as for step scaling and one `scalingAdjustment`
+ *   (ChangeInCapacity, PercentChangeInCapacity, ExactCapacity). After it scales, it does not
+ *   answer the alarm again until the group's launches are done (no Pending instance) and
+ *   `cooldown` seconds (default the group's `defaultCooldown`, else 300) have passed since
+ *   (https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-scaling-simple-step.html,
+ *   "Simple scaling policies" and "Scaling cooldowns").
  * - ScalingPolicy `PredictiveScaling`: the group's hourly load (total cpu the metric counts,
  *   millicores) is recorded; with ≥ 24 h of it, a forecast of the next 48 h is made from up to 14
  *   days (the mean of the same hour on the previous days), refreshed every 6 h, and shown in
@@ -25,8 +30,19 @@
  *   put in place `schedulingBufferTime` seconds before the hour by raising desired capacity; it
  *   never scales in. Default mode ForecastOnly.
  *
- * The CPU metric is requested cpu of the running pods on the group's nodes over their
- * allocatable cpu, in percent (pod cpu usage follows requests until a load model gives usage).
+ * Metrics (one-minute values, as CloudWatch's):
+ * - ASGAverageCPUUtilization: requested cpu of the running pods on the group's warmed-up nodes
+ *   over their allocatable cpu, in percent (pod cpu usage follows requests until a load model
+ *   gives usage).
+ * - ALBRequestCountPerTarget: requests the target group completed in the last minute over the
+ *   group's instances (its desired capacity; the group is the target group's targets, as when an Auto Scaling
+ *   group is attached to it). The target group is `elb.berth.dev/v1 TargetGroup` named by the
+ *   `targetgroup/<name>` part of `predefinedMetricSpecification.resourceLabel` (AWS's
+ *   `app/<lb>/<id>/targetgroup/<name>/<id>`), looked up in any namespace; its cumulative
+ *   `status.metrics.requestCount` is differenced minute to minute.
+ * - ASGAverageNetworkIn / ASGAverageNetworkOut: not modelled (berth's simulated runtime has no
+ *   network byte counters). A policy on them is accepted and never scales; its
+ *   `status.message` says so.
  */
 import { fieldInvalid, fieldNotSupported, fieldRequired, type FieldError } from '../api/errors.js';
 import { parseSchedule } from '../api/cron.js';
@@ -51,7 +67,7 @@ export const PolicyKinds = {
   ScheduledAction: { apiVersion: 'autoscaling.berth.dev/v1', kind: 'ScheduledAction' },
 } as const;
 
-export type PolicyType = 'TargetTrackingScaling' | 'StepScaling' | 'PredictiveScaling';
+export type PolicyType = 'TargetTrackingScaling' | 'StepScaling' | 'SimpleScaling' | 'PredictiveScaling';
 export type AdjustmentType = 'ChangeInCapacity' | 'PercentChangeInCapacity' | 'ExactCapacity';
 export const METRICS = ['ASGAverageCPUUtilization', 'ASGAverageNetworkIn', 'ASGAverageNetworkOut', 'ALBRequestCountPerTarget'] as const;
 
@@ -60,11 +76,15 @@ export interface ScalingPolicy extends KubeObject {
     autoScalingGroupName: string;
     policyType: PolicyType;
     estimatedInstanceWarmup?: number;
-    targetTrackingConfiguration?: { predefinedMetricSpecification: { predefinedMetricType: (typeof METRICS)[number] }; targetValue: number; disableScaleIn?: boolean };
+    targetTrackingConfiguration?: { predefinedMetricSpecification: { predefinedMetricType: (typeof METRICS)[number]; resourceLabel?: string }; targetValue: number; disableScaleIn?: boolean };
     adjustmentType?: AdjustmentType;
+    /** SimpleScaling: the adjustment (instances, percent, or the exact capacity). */
+    scalingAdjustment?: number;
+    /** SimpleScaling: seconds to wait after scaling before answering the alarm again (default the group's defaultCooldown, else 300). */
+    cooldown?: number;
     minAdjustmentMagnitude?: number;
     stepAdjustments?: { metricIntervalLowerBound?: number; metricIntervalUpperBound?: number; scalingAdjustment: number }[];
-    alarm?: { metric: (typeof METRICS)[number]; comparisonOperator: 'GreaterThanOrEqualToThreshold' | 'GreaterThanThreshold' | 'LessThanThreshold' | 'LessThanOrEqualToThreshold'; threshold: number; evaluationPeriods?: number };
+    alarm?: { metric: (typeof METRICS)[number]; resourceLabel?: string; comparisonOperator: 'GreaterThanOrEqualToThreshold' | 'GreaterThanThreshold' | 'LessThanThreshold' | 'LessThanOrEqualToThreshold'; threshold: number; evaluationPeriods?: number };
     predictiveScalingConfiguration?: { targetValue: number; mode?: 'ForecastOnly' | 'ForecastAndScale'; schedulingBufferTime?: number };
   };
   status?: { lastScalingTime?: string; lastMetricValue?: number; forecast?: { time: string; load: number; capacity: number }[]; forecastTime?: string; message?: string };
@@ -85,7 +105,7 @@ export const scalingPolicyHooks: KindHooks = {
     if (!isObject(s)) return [fieldRequired('spec')];
     const out: FieldError[] = [];
     if (typeof s.autoScalingGroupName !== 'string' || !s.autoScalingGroupName) out.push(fieldRequired('spec.autoScalingGroupName'));
-    const types = ['TargetTrackingScaling', 'StepScaling', 'PredictiveScaling'];
+    const types = ['TargetTrackingScaling', 'StepScaling', 'SimpleScaling', 'PredictiveScaling'];
     if (!types.includes(s.policyType as string)) out.push(fieldNotSupported('spec.policyType', s.policyType, types));
     if (s.policyType === 'TargetTrackingScaling') {
       const t = s.targetTrackingConfiguration;
@@ -94,6 +114,8 @@ export const scalingPolicyHooks: KindHooks = {
         if (typeof t.targetValue !== 'number' || !(t.targetValue > 0)) out.push(fieldInvalid('spec.targetTrackingConfiguration.targetValue', t.targetValue, 'must be a number above 0'));
         const m = isObject(t.predefinedMetricSpecification) ? t.predefinedMetricSpecification.predefinedMetricType : undefined;
         if (!(METRICS as readonly unknown[]).includes(m)) out.push(fieldNotSupported('spec.targetTrackingConfiguration.predefinedMetricSpecification.predefinedMetricType', m, [...METRICS]));
+        else if (m === 'ALBRequestCountPerTarget' && !targetGroupOf((t.predefinedMetricSpecification as { resourceLabel?: unknown }).resourceLabel))
+          out.push(fieldRequired('spec.targetTrackingConfiguration.predefinedMetricSpecification.resourceLabel', 'ALBRequestCountPerTarget needs the target group: app/<load-balancer>/<id>/targetgroup/<target-group>/<id>'));
       }
     }
     if (s.policyType === 'StepScaling') {
@@ -110,6 +132,20 @@ export const scalingPolicyHooks: KindHooks = {
           if (!isObject(x) || typeof x.scalingAdjustment !== 'number' || !Number.isInteger(x.scalingAdjustment)) out.push(fieldInvalid(`spec.stepAdjustments[${i}].scalingAdjustment`, isObject(x) ? x.scalingAdjustment : x, 'must be an integer'));
         });
       }
+    }
+    if (s.policyType === 'SimpleScaling') {
+      const adj = ['ChangeInCapacity', 'PercentChangeInCapacity', 'ExactCapacity'];
+      if (!adj.includes(s.adjustmentType as string)) out.push(fieldNotSupported('spec.adjustmentType', s.adjustmentType, adj));
+      if (!isObject(s.alarm) || typeof s.alarm.threshold !== 'number') out.push(fieldRequired('spec.alarm', 'an alarm {metric, comparisonOperator, threshold}'));
+      if (typeof s.scalingAdjustment !== 'number' || !Number.isInteger(s.scalingAdjustment)) out.push(fieldInvalid('spec.scalingAdjustment', s.scalingAdjustment, 'must be an integer'));
+      if (s.cooldown !== undefined && !(typeof s.cooldown === 'number' && s.cooldown >= 0)) out.push(fieldInvalid('spec.cooldown', s.cooldown, 'must be a number of seconds ≥ 0'));
+    }
+    if ((s.policyType === 'StepScaling' || s.policyType === 'SimpleScaling') && isObject(s.alarm)) {
+      const m = s.alarm.metric ?? 'ASGAverageCPUUtilization';
+      if (!(METRICS as readonly unknown[]).includes(m)) out.push(fieldNotSupported('spec.alarm.metric', m, [...METRICS]));
+      else if (m === 'ALBRequestCountPerTarget' && !targetGroupOf(s.alarm.resourceLabel)) out.push(fieldRequired('spec.alarm.resourceLabel', 'ALBRequestCountPerTarget needs the target group: app/<load-balancer>/<id>/targetgroup/<target-group>/<id>'));
+      const ops = ['GreaterThanOrEqualToThreshold', 'GreaterThanThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold'];
+      if (!ops.includes(s.alarm.comparisonOperator as string)) out.push(fieldNotSupported('spec.alarm.comparisonOperator', s.alarm.comparisonOperator, ops));
     }
     if (s.policyType === 'PredictiveScaling') {
       const p = s.predictiveScalingConfiguration;
@@ -155,6 +191,8 @@ export class PolicyRunner implements Runnable {
   private readonly history = new Map<string, number[]>();
   /** Per group: the current hour's one-minute loads so far. */
   private readonly minuteLoad = new Map<string, { hour: number; sum: number; n: number }>();
+  /** Per policy on ALBRequestCountPerTarget: the target group's cumulative request count when last read. */
+  private readonly requestCounts = new Map<string, { t: number; count: number }>();
   /** Per group: hourly load samples (ms → millicores). */
   private readonly load = new Map<string, { t: number; v: number }[]>();
 
@@ -273,7 +311,13 @@ export class PolicyRunner implements Runnable {
       if (!g) continue;
       const warmupMs = (p.spec.estimatedInstanceWarmup ?? g.spec.defaultInstanceWarmup ?? 300) * 1000;
       const cpu = this.groupCpu(g, now, warmupMs);
-      const metric = cpu.alloc > 0 ? (100 * cpu.used) / cpu.alloc : 0;
+      const current0 = g.spec.desiredCapacity ?? g.spec.minSize;
+      const m = p.spec.policyType === 'PredictiveScaling' ? { value: cpu.alloc > 0 ? (100 * cpu.used) / cpu.alloc : 0 } : await this.metric(p, cpu, current0, now);
+      if (m.value === undefined) {
+        if (p.status?.message !== m.message) await this.setStatus(p, { message: m.message! });
+        continue;
+      }
+      const metric = m.value;
       const h = this.history.get(p.metadata.name!) ?? [];
       h.push(metric);
       while (h.length > 60) h.shift();
@@ -297,8 +341,7 @@ export class PolicyRunner implements Runnable {
       } else if (p.spec.policyType === 'StepScaling' && p.spec.alarm) {
         const a = p.spec.alarm;
         const n = a.evaluationPeriods ?? 1;
-        const breach = (v: number): boolean =>
-          a.comparisonOperator === 'GreaterThanOrEqualToThreshold' ? v >= a.threshold : a.comparisonOperator === 'GreaterThanThreshold' ? v > a.threshold : a.comparisonOperator === 'LessThanThreshold' ? v < a.threshold : v <= a.threshold;
+        const breach = (v: number): boolean => breaches(a, v);
         const recent = h.slice(-n);
         const lastScale = p.status?.lastScalingTime ? Date.parse(p.status.lastScalingTime) : -Infinity;
         if (recent.length === n && recent.every(breach) && now - lastScale >= warmupMs) {
@@ -308,6 +351,16 @@ export class PolicyRunner implements Runnable {
             desired = stepCapacity(current, p.spec.adjustmentType ?? 'ChangeInCapacity', step.scalingAdjustment, p.spec.minAdjustmentMagnitude);
             why = `a monitor alarm ${p.metadata.name}-alarm in state ALARM triggered policy ${p.metadata.name} (metric ${metric.toFixed(1)}, step ${step.scalingAdjustment})`;
           }
+        }
+      } else if (p.spec.policyType === 'SimpleScaling' && p.spec.alarm) {
+        const a = p.spec.alarm;
+        const recent = h.slice(-(a.evaluationPeriods ?? 1));
+        const lastScale = p.status?.lastScalingTime ? Date.parse(p.status.lastScalingTime) : -Infinity;
+        const cooldownMs = (p.spec.cooldown ?? g.spec.defaultCooldown ?? 300) * 1000;
+        const launching = (g.status?.instances ?? []).some((i) => i.lifecycleState === 'Pending');
+        if (recent.length === (a.evaluationPeriods ?? 1) && recent.every((v) => breaches(a, v)) && !launching && now - lastScale >= cooldownMs) {
+          desired = stepCapacity(current, p.spec.adjustmentType ?? 'ChangeInCapacity', p.spec.scalingAdjustment ?? 0, p.spec.minAdjustmentMagnitude);
+          why = `a monitor alarm ${p.metadata.name}-alarm in state ALARM triggered policy ${p.metadata.name} (metric ${metric.toFixed(1)}, adjustment ${p.spec.scalingAdjustment})`;
         }
       } else if (p.spec.policyType === 'PredictiveScaling') {
         await this.predict(p, g, now);
@@ -328,6 +381,35 @@ export class PolicyRunner implements Runnable {
         await this.setStatus(p, { lastScalingTime: rfc3339(now), lastMetricValue: round2(metric) });
       } else if (p.status?.lastMetricValue !== round2(metric)) await this.setStatus(p, { lastMetricValue: round2(metric) });
     }
+  }
+
+  /**
+   * A policy's metric this minute (see the file comment): `{value}`, or `{message}` saying why
+   * there is none (a metric berth does not model, a target group not found, the first minute of
+   * a request count).
+   */
+  private async metric(p: ScalingPolicy, cpu: { alloc: number; used: number; warming: number }, current: number, now: number): Promise<{ value?: number; message?: string }> {
+    const tt = p.spec.targetTrackingConfiguration?.predefinedMetricSpecification;
+    const name = p.spec.policyType === 'TargetTrackingScaling' ? tt?.predefinedMetricType : (p.spec.alarm?.metric ?? 'ASGAverageCPUUtilization');
+    const label = p.spec.policyType === 'TargetTrackingScaling' ? tt?.resourceLabel : p.spec.alarm?.resourceLabel;
+    if (name === 'ASGAverageCPUUtilization' || name === undefined) return { value: cpu.alloc > 0 ? (100 * cpu.used) / cpu.alloc : 0 };
+    if (name === 'ASGAverageNetworkIn' || name === 'ASGAverageNetworkOut') return { message: `${name} is not modelled (berth's simulated runtime has no network byte counters): this policy does not scale` };
+    const tgName = targetGroupOf(label);
+    let tg: (KubeObject & { status?: { metrics?: { requestCount?: number } } }) | undefined;
+    try {
+      tg = (await this.mgr.client.list<KubeObject>(TARGET_GROUP_KIND)).items.filter((x) => x.metadata.name === tgName).sort((a, b) => ((a.metadata.namespace ?? '') < (b.metadata.namespace ?? '') ? -1 : 1))[0];
+    } catch {
+      tg = undefined;
+    }
+    if (!tg) return { message: `target group ${tgName} (elb.berth.dev/v1 TargetGroup) not found` };
+    const count = tg.status?.metrics?.requestCount ?? 0;
+    const key = p.metadata.name!;
+    const prev = this.requestCounts.get(key);
+    this.requestCounts.set(key, { t: now, count });
+    if (!prev || now <= prev.t) return { message: `waiting for a second minute of ${name} from target group ${tgName}` };
+    const perMinute = (count >= prev.count ? count - prev.count : count) / ((now - prev.t) / MINUTE);
+    // The load balancer spreads requests over every registered instance, warming ones included.
+    return { value: perMinute / Math.max(1, current) };
   }
 
   /** Every 6 h, with ≥ 24 h of hourly load: the next 48 h, each hour the mean of the same hour on up to 14 previous days. */
@@ -371,6 +453,21 @@ function podRequestsOfNode(n: Node): number {
   const q = (n.status?.allocatable as Record<string, string> | undefined)?.cpu;
   if (!q) return 0;
   return q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000;
+}
+
+/** The elb.berth.dev TargetGroup kind (looked up through the client: the elb component may not be installed). */
+const TARGET_GROUP_KIND = { apiVersion: 'elb.berth.dev/v1', kind: 'TargetGroup' } as const;
+
+/** The target group name in an ALBRequestCountPerTarget resource label (`app/<lb>/<id>/targetgroup/<name>/<id>`), or undefined. */
+export function targetGroupOf(label: unknown): string | undefined {
+  if (typeof label !== 'string') return undefined;
+  const m = /(?:^|\/)targetgroup\/([^/]+)/.exec(label);
+  return m?.[1];
+}
+
+/** Whether a one-minute value is in ALARM for the alarm's comparison. */
+function breaches(a: NonNullable<ScalingPolicy['spec']['alarm']>, v: number): boolean {
+  return a.comparisonOperator === 'GreaterThanOrEqualToThreshold' ? v >= a.threshold : a.comparisonOperator === 'GreaterThanThreshold' ? v > a.threshold : a.comparisonOperator === 'LessThanThreshold' ? v < a.threshold : v <= a.threshold;
 }
 
 function round2(x: number): number {

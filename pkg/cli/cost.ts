@@ -3,13 +3,16 @@
  * on its own clock (`GET /billing/v1/cost`): by purchase option, instance type, Auto Scaling
  * group, namespace, workload and instance, with the effective rate and what the same usage would
  * cost On-Demand; then Lambda's requests and GB-seconds by function (`GET /billing/v1/lambda`,
- * when the server runs Lambda). `--since` takes a duration back from the cluster's now (`2h`,
+ * when the server runs Lambda); then Fargate's runs (`GET /billing/v1/fargate`, when the server runs
+ * the EKS/ECS flavours): per second with a one-minute minimum, On-Demand (FARGATE) and Spot
+ * (FARGATE_SPOT) apart, by pod. `--since` takes a duration back from the cluster's now (`2h`,
  * `30m`) or a time (RFC 3339); without it the bill runs from the first billable moment (the
  * earliest run, reservation or plan). `-o json` prints the CostReport, the same `cost` shape `berth
- * simulate` gives, with Lambda's bill under `lambda`.
+ * simulate` gives, with Lambda's bill under `lambda` and Fargate's under `fargate`.
  */
 import type { LambdaCostReport } from '../aws/lambda/cost.js';
 import type { CostLine, CostReport } from '../cloud/bill.js';
+import type { FargateCostReport } from '../eks/cost.js';
 import { PURCHASE_OPTIONS } from '../cloud/types.js';
 import { CliError } from './errors.js';
 import { checkOutput } from './get.js';
@@ -70,11 +73,39 @@ export async function runCost(s: Session, io: IO, opts: { since?: string; output
   if (opts.since !== undefined && !opts.since.trim()) throw new CliError('--since needs a duration (2h, 30m) or a time (2026-01-01T00:00:00Z)');
   const report = (await s.transport.call('GET', '/billing/v1/cost', { query: opts.since ? { since: opts.since } : {} })) as CostReport;
   const lambda = await lambdaBill(s, opts.since);
+  const fargate = await optionalBill<FargateCostReport>(s, '/billing/v1/fargate', opts.since);
   if (output === 'json') {
-    io.stdout(`${JSON.stringify(lambda ? { ...report, lambda } : report, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ ...report, ...(lambda ? { lambda } : {}), ...(fargate ? { fargate } : {}) }, null, 2)}\n`);
     return;
   }
-  io.stdout(renderCost(report) + (lambda ? renderLambdaCost(lambda) : ''));
+  io.stdout(renderCost(report) + (lambda ? renderLambdaCost(lambda) : '') + (fargate ? renderFargateCost(fargate) : ''));
+}
+
+/** A bill from a route the server may not serve (404: the component is not running). */
+async function optionalBill<T>(s: Session, path: string, since: string | undefined): Promise<T | undefined> {
+  try {
+    return (await s.transport.call('GET', path, { query: since ? { since } : {} })) as T;
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 404) return undefined;
+    throw e;
+  }
+}
+
+/** Fargate's part of the bill (nothing when no Fargate pod ran in the window): On-Demand and Spot, then by pod. */
+export function renderFargateCost(f: FargateCostReport): string {
+  if (!f.pods) return '';
+  let out = `\nFargate ${money(f.usd)} for ${f.pods} pod${f.pods === 1 ? '' : 's'}: ${f.vcpuHours.toFixed(4)} vCPU-hours and ${f.gbHours.toFixed(4)} GB-hours, per second with a one-minute minimum\n`;
+  out += section(
+    'CAPACITY-PROVIDER',
+    ['PODS', 'VCPU-HOURS', 'GB-HOURS', 'USD'],
+    (['FARGATE', 'FARGATE_SPOT'] as const).filter((k) => f.byCapacityProvider?.[k]?.pods).map((k) => [k, String(f.byCapacityProvider[k].pods), f.byCapacityProvider[k].vcpuHours.toFixed(4), f.byCapacityProvider[k].gbHours.toFixed(4), money(f.byCapacityProvider[k].usd)]),
+  );
+  out += section(
+    'POD',
+    ['SIZE', 'CAPACITY', 'START', 'END', 'BILLED-SECONDS', 'USD'],
+    f.byPod.map((p) => [`${p.namespace}/${p.pod}`, p.size, p.capacityProvider ?? 'FARGATE', p.start, p.end ?? '<running>', String(p.billedSeconds), money(p.usd)]),
+  );
+  return out;
 }
 
 /** Lambda's bill from `GET /billing/v1/lambda`, or undefined when the server runs no Lambda. */

@@ -12,6 +12,7 @@ import { errorLine, ReportedError } from './errors.js';
 import { runCost } from './cost.js';
 import { runAllocateHosts, runCreateFleet, runDescribeHosts, runDescribeInstances, runDescribeSpotPriceHistory, runReleaseHosts, runRunInstances, runSendSpotInterruption, runStateChange, type RunInstancesOptions } from './ec2.js';
 import { runFleet } from './fleet.js';
+import { addEcsCommands } from '../ecs/cli.js';
 import { runTopNodes, runTopPods } from './top.js';
 import { runGet } from './get.js';
 import { runExec } from './exec.js';
@@ -321,6 +322,9 @@ export function buildProgram(io: IO): Command {
     .option('--instance-ids <ids...>', 'instance ids')
     .action(act(async (s, args, o) => runSendSpotInterruption(s(), io, ids(args, o))));
 
+  // ECS verbs as the AWS CLI names them, with --cli-input-json (pkg/ecs/cli.ts).
+  addEcsCommands(program.command('ecs').description('Amazon ECS verbs as the AWS CLI names them: task definitions, clusters, services, tasks, container instances, capacity providers'), act, io);
+
   program
     .command('cost')
     .description('the bill so far: by purchase option, instance type, Auto Scaling group, namespace, workload and instance')
@@ -378,7 +382,7 @@ export function buildProgram(io: IO): Command {
     .option('--nodes <n>', 'simulated nodes', '1000')
     .option('--replicas <n>', 'replicas of the Deployment', '10000')
     .option('--store <store>', 'memory, sqlite (a fresh file) or etcd://host:port[,host:port…]', 'sqlite')
-    .option('--time-scale <x>', 'cluster seconds per real second for the simulated runtime\'s waits', '1000')
+    .option('--time-scale <x>', 'divide the simulated runtime\'s waits (image pull, container start and stop) by this; the control plane runs on the wall clock', '1000')
     .option('--json <file>', 'also write the result to this file')
     .action(
       act(async (_s, _args, o) => {

@@ -42,20 +42,25 @@ export class ConnectionError extends Error {
 export class HttpTransport implements Transport {
   private readonly base: string;
   private readonly dispatcher: Dispatcher;
+  /**
+   * Long-lived responses (watches, followed logs) each hold an HTTP/1.1 connection until they
+   * end, so they get their own pool without a connection limit: sharing the 64 connections of
+   * ordinary requests, a process with 64 informers (the controllers over HTTP) starved every
+   * other request. (client-go multiplexes watches over one HTTP/2 connection instead.)
+   */
+  private readonly streams: Dispatcher;
   private readonly headers: Record<string, string>;
 
   constructor(readonly opts: HttpTransportOptions) {
     this.base = opts.server.replace(/\/$/, '');
-    this.dispatcher = new Agent({
-      keepAliveTimeout: 30_000,
-      connections: 64,
-      connect: {
-        ...(opts.ca ? { ca: opts.ca } : {}),
-        ...(opts.cert ? { cert: opts.cert } : {}),
-        ...(opts.key ? { key: opts.key } : {}),
-        rejectUnauthorized: !opts.insecureSkipTlsVerify,
-      },
-    });
+    const connect = {
+      ...(opts.ca ? { ca: opts.ca } : {}),
+      ...(opts.cert ? { cert: opts.cert } : {}),
+      ...(opts.key ? { key: opts.key } : {}),
+      rejectUnauthorized: !opts.insecureSkipTlsVerify,
+    };
+    this.dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64, connect });
+    this.streams = new Agent({ keepAliveTimeout: 30_000, connect });
     this.headers = { 'user-agent': 'berth/0.1', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) };
   }
 
@@ -178,7 +183,7 @@ export class HttpTransport implements Transport {
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '' && v !== false) url.searchParams.set(k, String(v));
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, { method: 'GET', dispatcher: this.dispatcher, headers: { ...this.headers, accept: '*/*' }, signal, bodyTimeout: 0, headersTimeout: this.opts.timeoutMs ?? 60_000 });
+      res = await request(url, { method: 'GET', dispatcher: this.streams, headers: { ...this.headers, accept: '*/*' }, signal, bodyTimeout: 0, headersTimeout: this.opts.timeoutMs ?? 60_000 });
     } catch (e) {
       if (signal.aborted) return (async function* () {})();
       throw new ConnectionError(this.base, (e as Error).message);
@@ -196,7 +201,7 @@ export class HttpTransport implements Transport {
 
   /** Closes the connection pool (a CLI command that is done). */
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await Promise.all([this.dispatcher.close(), this.streams.close()]);
   }
 
   async watch(r: ResourceInfo, namespace: string | undefined, opts: WatchOptions, signal: AbortSignal): Promise<AsyncIterable<WatchEvent>> {
@@ -217,7 +222,7 @@ export class HttpTransport implements Transport {
     for (const [k, v] of Object.entries(opts)) if (v !== undefined && v !== '' && v !== false) url.searchParams.set(k, String(v));
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, { method: 'GET', dispatcher: this.dispatcher, headers: { ...this.headers, accept }, signal, bodyTimeout: 0, headersTimeout: this.opts.timeoutMs ?? 60_000 });
+      res = await request(url, { method: 'GET', dispatcher: this.streams, headers: { ...this.headers, accept }, signal, bodyTimeout: 0, headersTimeout: this.opts.timeoutMs ?? 60_000 });
     } catch (e) {
       if (signal.aborted) return (async function* () {})();
       throw new ConnectionError(this.base, (e as Error).message);

@@ -15,6 +15,13 @@
  * picks each new instance's zone first (balance) and then its type by the market's allocation
  * strategy (fleet.ts), and on scale-in terminates from the market above its share first.
  *
+ * Capacity Rebalancing (`capacityRebalance: true`): a Spot Instance EC2 has sent a rebalance
+ * recommendation (`status.rebalanceRecommendationTime`, or an interruption notice) stops counting
+ * toward the desired capacity, so a replacement is launched while it still runs; once the
+ * replacements are in service it is terminated ("Capacity Rebalancing to handle Amazon EC2 Spot
+ * Interruptions", EC2 Auto Scaling User Guide: launch first, then terminate). The group may go
+ * above its maximum for this by up to 10 % of it (at least one instance), as AWS allows.
+ *
  * Instances carry the label `autoscaling.berth.dev/group-name` and a controller ownerReference to
  * the group; the label goes onto their Nodes too. Termination is a change of the instance's
  * `spec.state`, so the Instance stays visible (terminated) for an hour, as in EC2.
@@ -144,13 +151,31 @@ export class AutoScalingGroupController implements Reconciler {
       if (unhealthy || !zones.includes(c.inst.spec.availabilityZone)) replace.push(c.inst);
       else counting.push(c.inst);
     }
+    const isSpot = (i: Instance): boolean => i.spec.instanceMarketOptions?.marketType === 'spot';
+    // Capacity Rebalancing: at-risk Spot Instances leave the count; they go once their replacements serve.
+    const rebalanceVictims: Instance[] = [];
+    if (asg.spec.capacityRebalance) {
+      const atRisk = counting.filter((i) => isSpot(i) && (i.status?.spotInterruption || parseTime(i.status?.rebalanceRecommendationTime) <= now));
+      if (atRisk.length) {
+        const others = counting.filter((i) => !atRisk.includes(i));
+        const serving = others.filter((i) => classifyInstance(i).lifecycle === 'InService').length;
+        const go = Math.min(atRisk.length, Math.max(0, serving + atRisk.length - desired));
+        rebalanceVictims.push(...atRisk.slice(0, go));
+        // Replacements beyond the maximum: at most 10 % of it (at least one).
+        const room = asg.spec.maxSize + Math.max(1, Math.floor(asg.spec.maxSize / 10)) - counting.length;
+        const keep = atRisk.slice(go);
+        // Those still waiting count while no room is left for their replacement.
+        const uncounted = Math.min(keep.length, Math.max(0, room));
+        counting.splice(0, counting.length, ...others, ...keep.slice(uncounted));
+        if (uncounted > 0 || go > 0) this.cause.rebalanceRecommendation = true;
+      }
+    }
     this.cause.counted = counting.length;
 
     const mixed = asg.spec.mixedInstancesPolicy;
     const dist = mixed?.instancesDistribution ?? {};
     const odTarget = mixed ? onDemandCount(desired, dist) : desired;
-    const isSpot = (i: Instance): boolean => i.spec.instanceMarketOptions?.marketType === 'spot';
-    const victims = [...replace];
+    const victims = [...replace, ...rebalanceVictims];
     let launches = 0;
     if (counting.length > desired) {
       const types = groupInstanceTypes(asg);
@@ -238,7 +263,7 @@ export class AutoScalingGroupController implements Reconciler {
 
   /** The activities of the reconcile in progress, and what their causes quote. */
   private activities: ScalingActivity[] = [];
-  private cause: { asg: AutoScalingGroup; desired: number; counted: number; now: number; rebalance?: boolean } | undefined;
+  private cause: { asg: AutoScalingGroup; desired: number; counted: number; now: number; rebalance?: boolean; rebalanceRecommendation?: boolean } | undefined;
 
   /** AWS's wording of why an activity happened. */
   private causeText(launch: boolean, unhealthy: boolean): string {
@@ -246,6 +271,7 @@ export class AutoScalingGroupController implements Reconciler {
     const at = `At ${rfc3339(c.now).replace(/\.\d+Z$/, 'Z')}`;
     const why = c.asg.metadata.annotations?.[SCALING_CAUSE_ANNOTATION];
     if (unhealthy) return `${at} an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped.`;
+    if (c.rebalanceRecommendation) return `${at} an instance was ${launch ? 'launched' : 'taken out of service'} in response to an EC2 instance rebalance recommendation.`;
     if (c.rebalance) return `${at} instances were launched to balance instances in zones ${c.asg.spec.availabilityZones.join(' ')} with other zones.`;
     const change = launch ? `increasing the capacity from ${c.counted} to ${c.desired}` : `shrinking the capacity from ${c.counted} to ${c.desired}`;
     // As AWS's activity history: the trigger's sentence (from whoever changed the desired capacity), then the group's.

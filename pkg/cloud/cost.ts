@@ -6,7 +6,7 @@
  * asks.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { isNotFound } from '../api/errors.js';
+import { isAlreadyExists, isNotFound } from '../api/errors.js';
 import type { KubeObject } from '../api/types.js';
 import type { ApiServer } from '../apiserver/index.js';
 import type { Clock } from '../clock/clock.js';
@@ -33,7 +33,15 @@ export async function ensureMarketSeed(api: ApiServer, random: () => number): Pr
     data: { seed: String(fresh), model: 'berth spot market v1: see pkg/cloud/spot-market.ts' },
   };
   if (have) await api.store.update(r, MARKET_CONFIGMAP.namespace, MARKET_CONFIGMAP.name, { ...have, data: cm.data });
-  else await api.store.create(r, MARKET_CONFIGMAP.namespace, cm);
+  else {
+    try {
+      await api.store.create(r, MARKET_CONFIGMAP.namespace, cm);
+    } catch (e) {
+      // Another server on the same store (etcd) seeded it first: every server uses that seed.
+      if (!isAlreadyExists(e)) throw e;
+      return ensureMarketSeed(api, random);
+    }
+  }
   return fresh;
 }
 

@@ -4,6 +4,7 @@
  * the API. The kind is read-only:
  * only berth writes it, at startup, with `{system: true}`.
  */
+import { isAlreadyExists } from '../api/errors.js';
 import { deepEqual } from '../api/meta.js';
 import type { KubeObject, ResourceList } from '../api/types.js';
 import type { ApiServer } from '../apiserver/index.js';
@@ -96,8 +97,13 @@ export async function seedInstanceTypes(api: ApiServer, cat: Catalog): Promise<{
     const want = instanceTypeObject(t);
     const have = existing.get(t.name);
     if (!have) {
-      await api.store.create(r, undefined, want, { system: true });
-      created++;
+      try {
+        await api.store.create(r, undefined, want, { system: true });
+        created++;
+      } catch (e) {
+        // Another server on the same store (etcd) seeded it at the same time.
+        if (!isAlreadyExists(e)) throw e;
+      }
     } else if (!deepEqual(have.spec, want.spec) || !deepEqual(have.metadata.labels, want.metadata.labels)) {
       await api.store.update(r, undefined, t.name, { ...have, metadata: { ...have.metadata, labels: want.metadata.labels! }, spec: want.spec }, { system: true });
       updated++;

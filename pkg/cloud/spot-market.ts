@@ -117,13 +117,24 @@ export class SpotMarket {
    * rebalance recommendation up to 30 minutes before it. Undefined past ten years.
    */
   interruptionPlan(instanceId: string, instanceType: string, zone: string, launchMs: number): SpotInterruptionPlan | undefined {
-    const perMonth = this.interruptionBand(instanceType, zone).perMonth;
-    const ratePerMs = -Math.log(1 - perMonth) / (MONTH_HOURS * HOUR_MS);
-    const u = hashUnit(this.seed, 'spot-interruption', instanceId, launchMs);
-    const after = Math.round(-Math.log(1 - u) / ratePerMs);
-    if (!Number.isFinite(after) || after > 10 * 365 * 24 * HOUR_MS) return undefined;
-    const noticeAt = launchMs + after;
+    const noticeAt = spotNoticeAt(this.seed, instanceId, this.interruptionBand(instanceType, zone).perMonth, launchMs);
+    if (noticeAt === undefined) return undefined;
     const lead = Math.round(REBALANCE_LEAD_MAX_MS * hashUnit(this.seed, 'spot-rebalance', instanceId, launchMs));
     return { noticeAt, rebalanceAt: Math.max(launchMs, noticeAt - lead) };
   }
+}
+
+/**
+ * The Spot model's interruption draw, for any Spot capacity (EC2 instances above, Fargate Spot
+ * tasks in pkg/eks): when the interruption notice for `id`, launched at `launchMs`, arrives —
+ * exponentially distributed with the rate that gives probability `perMonth` within a month
+ * (730 hours), drawn from `seed`, `id` and `launchMs` alone, so it is the same on every run and
+ * restart. Undefined past ten years.
+ */
+export function spotNoticeAt(seed: number, id: string, perMonth: number, launchMs: number): number | undefined {
+  const ratePerMs = -Math.log(1 - perMonth) / (MONTH_HOURS * HOUR_MS);
+  const u = hashUnit(seed, 'spot-interruption', id, launchMs);
+  const after = Math.round(-Math.log(1 - u) / ratePerMs);
+  if (!Number.isFinite(after) || after > 10 * 365 * 24 * HOUR_MS) return undefined;
+  return launchMs + after;
 }

@@ -5,7 +5,7 @@
  * `berth simulate` and the integration tests run it on a virtual clock.
  */
 import { createApiServer, type ApiServer } from '../apiserver/index.js';
-import { DockerRuntime, imageImportRoutes, NodeAgent, type AgentOptions } from '../agent/index.js';
+import { DockerRuntime, imageImportRoutes, KubeletProxy, NodeAgent, type AgentOptions } from '../agent/index.js';
 import { Client } from '../client/client.js';
 import type { Clock } from '../clock/clock.js';
 import { installAws, type AwsOptions } from '../aws/index.js';
@@ -14,11 +14,12 @@ import { installCloud, type CloudOptions } from '../cloud/index.js';
 import { installAdmission } from '../admission/index.js';
 import { installControllers, type BuiltinControllerOptions } from '../controllers/index.js';
 import { Manager } from '../runtime/manager.js';
-import type { LeaderElectionOptions } from '../runtime/leaderelection.js';
+import { LeaderElector, type LeaderElectionOptions } from '../runtime/leaderelection.js';
 import { silentLogger, type Logger } from '../runtime/logger.js';
 import { installScheduler, type Scheduler, type SchedulerOptions } from '../scheduler/index.js';
 import { installElb, type ElbOptions } from '../elb/index.js';
 import { installEks } from '../eks/index.js';
+import { installEcs } from '../ecs/index.js';
 import type { Backend } from '../storage/types.js';
 import { MemoryBackend } from '../storage/memory/memory.js';
 import type { Transport } from '../client/types.js';
@@ -61,10 +62,11 @@ export const COMPONENTS: { name: string; install: (ctx: InstallContext) => void 
       // Nodes that a remote `berth agent` registered (labelled node.berth.dev/agent) are that agent's to run.
       const agent = new NodeAgent(mgr, { nodeSelector: '!node.berth.dev/agent', ...opts.agent, runtimes: [...(opts.agent?.runtimes ?? []), ...(docker ? [docker] : [])] });
       mgr.add(agent);
-      api.logs.current = agent;
-      api.exec.current = agent;
+      // Pods of a remote agent's nodes are proxied to its kubelet endpoint; the others go to this agent.
+      const kubelets = new KubeletProxy(mgr.client, agent);
+      api.logs.current = kubelets;
+      api.exec.current = kubelets;
       if (docker) api.routes.push(imageImportRoutes(docker));
-      api.exec.current = agent;
       handles.agent = agent;
     },
   },
@@ -75,10 +77,19 @@ export const COMPONENTS: { name: string; install: (ctx: InstallContext) => void 
   { name: 'autoscaling', install: async ({ api, mgr, opts, handles }) => void (handles.autoscaling = await installAutoscaling(api, mgr, { ...opts.autoscaling, ...(opts.cloud?.catalog ? { catalog: opts.cloud.catalog } : {}) })) },
   // The EKS flavour: Fargate profiles, the fargate-scheduler (one Fargate node per pod) and `GET /billing/v1/fargate`.
   { name: 'eks', install: ({ api, mgr, handles }) => void (handles.eks = installEks(api, mgr)) },
+  // The ECS flavour: task definitions, services, tasks (each backed by one Pod), container instances, capacity providers.
+  { name: 'ecs', install: ({ api, mgr }) => installEcs(api, mgr) },
 ];
 
 export type Component = string;
 export const ALL_COMPONENTS: Component[] = COMPONENTS.map((c) => c.name);
+
+/**
+ * Components that serve API requests rather than reconcile (SQS, SNS and Lambda behind the API
+ * server's port): with leader election they run in every process that has them, outside the
+ * leader's term, as every kube-apiserver replica serves requests.
+ */
+export const API_SIDE_COMPONENTS: ReadonlySet<Component> = new Set(['aws']);
 
 /** The process roles `berth server --components` accepts (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet). */
 export const ROLES = ['apiserver', 'controllers', 'scheduler', 'agent', 'all'] as const;
@@ -124,6 +135,10 @@ export interface ControlPlaneOptions {
   /**
    * Run the components only while this process holds the Lease (`kube-system/<name>`), so that
    * several servers on one shared store (etcd) never act twice. Default off: one process owns its store.
+   * Each term of leadership builds the components afresh (their own manager, informers and state,
+   * talking to this process's API server in process, or to `remote`) and stops them when the
+   * Lease is lost; the API server and the API-side components keep serving, and the process
+   * campaigns again (see createControlPlane).
    */
   leaderElection?: LeaderElectionOptions;
   /** Uniform [0, 1) source for object UIDs and generateName suffixes (default: secure random); `berth simulate` seeds it. */
@@ -140,9 +155,8 @@ export interface ControlPlane {
   /** What components left for others: `handles.scheduler`, `handles.agent`, … */
   handles: Record<string, unknown>;
   /**
-   * Settles when the components stop: resolves after `stop`, rejects with LeaderElectionLostError
-   * (code `LeaderElectionLost`) when another process took the Lease — a server should then exit,
-   * as kube-controller-manager does.
+   * Settles when the components stop: resolves after `stop`; rejects if they failed. Losing the
+   * Lease does not settle it: the leader's components stop and the process campaigns again.
    */
   done(): Promise<void>;
   /** True once every informer has listed and the components are running. */
@@ -159,6 +173,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   for (const c of components) {
     if (!COMPONENTS.some((x) => x.name === c)) throw new Error(`unknown component "${c}": choose from ${ALL_COMPONENTS.join(', ')}`);
   }
+  if (opts.leaderElection && [...components].some((c) => !API_SIDE_COMPONENTS.has(c))) return leaderElectedControlPlane(opts, components);
   const log = opts.log ?? silentLogger();
   const api = await createApiServer({ backend: opts.remote ? new MemoryBackend() : opts.backend, clock: opts.clock, ...(opts.random ? { random: opts.random } : {}) });
   const client = new Client(opts.remote ?? api.transport);
@@ -200,6 +215,85 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       ac.abort();
       await running?.catch(() => undefined);
       if (!opts.remote) await opts.backend.close();
+    },
+  };
+}
+
+/**
+ * The control plane with leader election (client-go's leaderelection, re-entering candidacy):
+ * `base` holds the API server (every component's kinds, hooks, tables and routes) and the
+ * API-side components, and runs always; the other components form the leader's term, built anew
+ * by createControlPlane (without election) on each acquisition over the base's in-process
+ * transport (or `remote`), and stopped when the Lease is lost. While leading, the API server's
+ * logs, exec and metrics sources are the term's (its node agent, its application model); while
+ * following, they are the base's own.
+ */
+async function leaderElectedControlPlane(opts: ControlPlaneOptions, components: Set<Component>): Promise<ControlPlane> {
+  const election = opts.leaderElection!;
+  const { leaderElection: _omit, ...plain } = opts;
+  const base = await createControlPlane({ ...plain, components: [...components].filter((c) => API_SIDE_COMPONENTS.has(c)) });
+  const elected = [...components].filter((c) => !API_SIDE_COMPONENTS.has(c));
+  const log = opts.log ?? silentLogger();
+  const elector = new LeaderElector(base.client, opts.clock, election, log);
+  const own = { logs: base.api.logs.current, exec: base.api.exec.current, metrics: base.api.metrics.current };
+  let term: ControlPlane | undefined;
+  const ac = new AbortController();
+  let running: Promise<void> | undefined;
+  let isReady = false;
+  const runTerm = async (leading: AbortSignal): Promise<void> => {
+    const cp = await createControlPlane({ ...plain, components: elected, remote: opts.remote ?? base.api.transport });
+    if (leading.aborted) return;
+    term = cp;
+    try {
+      await cp.start();
+      if (!leading.aborted) {
+        if (cp.api.logs.current) base.api.logs.current = cp.api.logs.current;
+        if (cp.api.exec.current) base.api.exec.current = cp.api.exec.current;
+        if (cp.api.metrics.current) base.api.metrics.current = cp.api.metrics.current;
+        await new Promise<void>((resolve) => {
+          if (leading.aborted) resolve();
+          else leading.addEventListener('abort', () => resolve(), { once: true });
+          // A component failing ends the term early, and with it the leadership.
+          cp.done().then(resolve, resolve);
+        });
+      }
+    } finally {
+      base.api.logs.current = own.logs;
+      base.api.exec.current = own.exec;
+      base.api.metrics.current = own.metrics;
+      term = undefined;
+      await cp.stop();
+    }
+    // cp.done() settled while still leading: a component failed.
+    if (!leading.aborted) await cp.done();
+    if (!leading.aborted) throw new Error('the control plane components stopped while leading');
+  };
+  return {
+    api: base.api,
+    client: base.client,
+    mgr: base.mgr,
+    clock: opts.clock,
+    get scheduler() {
+      return term?.scheduler;
+    },
+    get agent() {
+      return term?.agent;
+    },
+    get handles() {
+      return { ...base.handles, ...(term?.handles ?? {}) };
+    },
+    ready: () => isReady,
+    done: () => running ?? Promise.resolve(),
+    async start() {
+      await base.start();
+      running = elector.runTerms(ac.signal, runTerm);
+      isReady = true;
+    },
+    async stop() {
+      isReady = false;
+      ac.abort();
+      await running?.catch(() => undefined);
+      await base.stop();
     },
   };
 }

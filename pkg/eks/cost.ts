@@ -2,19 +2,22 @@
  * Fargate's part of the bill: `GET /billing/v1/fargate?since=…|from=…&to=…` on the API server's
  * port, computed on the server's clock from the FargateUsage records (one per Fargate pod run).
  * Each run is billed per second with a one-minute minimum (https://aws.amazon.com/fargate/pricing/)
- * at its size's On-Demand price; a run still going is billed up to now. A run belongs to the
+ * at its size's price — On-Demand, or Fargate Spot's for an ECS task on FARGATE_SPOT (rates in
+ * data/fargate.json) — and the bill is split by capacity provider; a run still going is billed up
+ * to now, an interrupted Spot run up to its stop. A run belongs to the
  * window its start falls in (as Lambda's invocations do in pkg/aws/lambda/cost.ts).
  *
  * ```json
  * {"from": "…", "to": "…", "pods": 1, "vcpuHours": 0.33, "gbHours": 1.5, "usd": 0.0202,
- *  "byPod": [{"namespace": "prod", "pod": "web", "size": "2vCPU 9GB", "billedSeconds": 600, "usd": 0.0202}], "source": "…"}
+ *  "byCapacityProvider": {"FARGATE": {"pods": 1, "vcpuHours": 0.33, "gbHours": 1.5, "usd": 0.0202}, "FARGATE_SPOT": {…}},
+ *  "byPod": [{"namespace": "prod", "pod": "web", "size": "2vCPU 9GB", "capacityProvider": "FARGATE", "billedSeconds": 600, "usd": 0.0202}], "source": "…"}
  * ```
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Clock } from '../clock/clock.js';
 import type { Client } from '../client/client.js';
 import { parseTimeArgument, TimeArgumentError } from '../cloud/cost.js';
-import { capacityProvisioned, fargateBilledSeconds, fargateCost, fargateData } from '../fargate/fargate.js';
+import { capacityProvisioned, fargateBilledSeconds, fargateCost, fargateData, type FargateCapacity } from '../fargate/fargate.js';
 import { EksKinds, type FargateUsage } from './types.js';
 
 export interface FargatePodCost {
@@ -23,10 +26,24 @@ export interface FargatePodCost {
   profile: string;
   /** `2vCPU 9GB`. */
   size: string;
+  /** `FARGATE` (On-Demand) or `FARGATE_SPOT`. */
+  capacityProvider: FargateCapacity;
+  /** The ECS cluster, for an ECS task. */
+  ecsCluster?: string;
+  /** Why Fargate stopped it (`Your Spot Task was interrupted.`), when it did. */
+  stoppedReason?: string;
   start: string;
   /** Absent while the pod runs. */
   end?: string;
   billedSeconds: number;
+  usd: number;
+}
+
+/** One capacity provider's share of the bill: runs, vCPU-hours and GB-hours billed, USD. */
+export interface FargateCapacityCost {
+  pods: number;
+  vcpuHours: number;
+  gbHours: number;
   usd: number;
 }
 
@@ -38,6 +55,8 @@ export interface FargateCostReport {
   vcpuHours: number;
   gbHours: number;
   usd: number;
+  /** On-Demand and Spot apart. */
+  byCapacityProvider: Record<FargateCapacity, FargateCapacityCost>;
   /** By run, in start order. */
   byPod: FargatePodCost[];
   /** Where the prices come from. */
@@ -50,20 +69,49 @@ export function fargateCostReport(records: FargateUsage[], fromMs: number, toMs:
   let vcpuHours = 0;
   let gbHours = 0;
   let usd = 0;
+  const byCapacityProvider: Record<FargateCapacity, FargateCapacityCost> = { FARGATE: { pods: 0, vcpuHours: 0, gbHours: 0, usd: 0 }, FARGATE_SPOT: { pods: 0, vcpuHours: 0, gbHours: 0, usd: 0 } };
+  const d = fargateData();
   for (const r of [...records].sort((a, b) => Date.parse(a.spec.start) - Date.parse(b.spec.start) || (a.metadata.name! < b.metadata.name! ? -1 : 1))) {
     const start = Date.parse(r.spec.start);
     if (!(start >= fromMs && start < toMs)) continue;
     const end = r.spec.end ? Date.parse(r.spec.end) : nowMs;
     const size = { vcpu: r.spec.vcpu, memoryGB: r.spec.memoryGB };
-    const billedSeconds = fargateBilledSeconds(end - start);
-    const cost = fargateCost(size, end - start);
+    const capacity: FargateCapacity = r.spec.capacityProvider === 'FARGATE_SPOT' ? 'FARGATE_SPOT' : 'FARGATE';
+    const billedSeconds = fargateBilledSeconds(end - start, d);
+    const cost = fargateCost(size, end - start, d, capacity);
+    const line = byCapacityProvider[capacity];
+    line.pods++;
+    line.vcpuHours += (size.vcpu * billedSeconds) / 3600;
+    line.gbHours += (size.memoryGB * billedSeconds) / 3600;
+    line.usd += cost;
     vcpuHours += (size.vcpu * billedSeconds) / 3600;
     gbHours += (size.memoryGB * billedSeconds) / 3600;
     usd += cost;
-    byPod.push({ namespace: r.spec.namespace, pod: r.spec.pod, profile: r.spec.profile, size: capacityProvisioned(size), start: r.spec.start, ...(r.spec.end ? { end: r.spec.end } : {}), billedSeconds, usd: cost });
+    byPod.push({
+      namespace: r.spec.namespace,
+      pod: r.spec.pod,
+      profile: r.spec.profile,
+      size: capacityProvisioned(size),
+      capacityProvider: capacity,
+      ...(r.spec.ecsCluster !== undefined ? { ecsCluster: r.spec.ecsCluster } : {}),
+      start: r.spec.start,
+      ...(r.spec.end ? { end: r.spec.end } : {}),
+      ...(r.spec.stoppedReason ? { stoppedReason: r.spec.stoppedReason } : {}),
+      billedSeconds,
+      usd: cost,
+    });
   }
-  const d = fargateData();
-  return { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), pods: byPod.length, vcpuHours, gbHours, usd, byPod, source: `${d.source.prices} (retrieved ${d.source.retrieved}; ${d.region}, Linux/x86 On-Demand)` };
+  return {
+    from: new Date(fromMs).toISOString(),
+    to: new Date(toMs).toISOString(),
+    pods: byPod.length,
+    vcpuHours,
+    gbHours,
+    usd,
+    byCapacityProvider,
+    byPod,
+    source: `${d.source.prices} (retrieved ${d.source.retrieved}; ${d.region}, Linux/x86 On-Demand); Fargate Spot: ${d.source.spotPrices ?? 'data/fargate.json'}`,
+  };
 }
 
 /** The Fargate bill through any Client. */

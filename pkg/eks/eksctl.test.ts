@@ -13,6 +13,7 @@ import { createControlPlane } from '../controlplane/index.js';
 import { eventually } from '../testing/api.js';
 import { MemoryBackend } from '../storage/memory/memory.js';
 import { ClusterConfigKind } from './eksctl.js';
+import { NodegroupKind, type Nodegroup } from './nodegroup.js';
 import { EksKinds, type FargateProfile } from './types.js';
 
 // The eks component and the garbage collector only: the groups are checked as objects (the cloud's
@@ -37,17 +38,24 @@ async function berth(argv: string[]): Promise<{ code: number; stdout: string; st
 }
 
 const asg = (name: string) => cp.client.tryGet<AutoScalingGroup>(Kinds.AutoScalingGroup, name);
+/** The Auto Scaling group behind a managed node group (`eks-<nodegroup>-<uuid>`). */
+const mngAsg = async (nodegroup: string) => (await cp.client.list<AutoScalingGroup>(Kinds.AutoScalingGroup, { labelSelector: `eks.berth.dev/nodegroup=${nodegroup}` })).items[0];
 
-t.test('the corpus eksctl file creates its managed node groups as Auto Scaling groups', async (t) => {
+t.test('the corpus eksctl file creates its managed node groups as EKS Nodegroups, each backed by an Auto Scaling group', async (t) => {
   const r = await berth(['apply', '-f', '/work/shared/corpus/eksctl/15-managed-nodes.yaml']);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /clusterconfig.eksctl.io\/cluster-15 created/);
-  const pub = await eventually(() => asg('eks-cluster-15-managed-ng-public'), 'the public group');
+  const ng = await eventually(() => cp.client.tryGet<Nodegroup>(NodegroupKind, 'managed-ng-public'), 'the public node group');
+  t.same(ng.spec.scalingConfig, { minSize: 2, maxSize: 4, desiredSize: 3 });
+  t.equal(ng.spec.clusterName, 'cluster-15');
+  t.equal(ng.metadata.ownerReferences?.[0]?.kind, 'ClusterConfig');
+  const pub = await eventually(() => mngAsg('managed-ng-public'), 'the public group');
+  t.equal(pub.metadata.name, `eks-managed-ng-public-${ng.metadata.uid}`);
   t.same(
     { min: pub.spec.minSize, desired: pub.spec.desiredCapacity, max: pub.spec.maxSize, type: pub.spec.launchTemplate.instanceType, zones: pub.spec.availabilityZones },
     { min: 2, desired: 3, max: 4, type: 'm5.large', zones: ['us-east-1a', 'us-east-1b'] },
   );
-  t.same(pub.spec.launchTemplate.nodeLabels, { role: 'worker', 'eks.amazonaws.com/nodegroup': 'managed-ng-public', 'eks.amazonaws.com/capacityType': 'ON_DEMAND' });
+  t.same(pub.spec.launchTemplate.nodeLabels, { role: 'worker', 'eks.amazonaws.com/nodegroup': 'managed-ng-public', 'eks.amazonaws.com/capacityType': 'ON_DEMAND', 'eks.amazonaws.com/nodegroup-image': ng.spec.amiType ?? 'AL2023_x86_64_STANDARD' });
   t.same(pub.spec.launchTemplate.nodeTaints, [
     { key: 'key1', value: 'value1', effect: 'NoSchedule' },
     { key: 'key2', effect: 'NoExecute' },
@@ -56,9 +64,9 @@ t.test('the corpus eksctl file creates its managed node groups as Auto Scaling g
   t.equal(pub.spec.mixedInstancesPolicy, undefined, 'one type On-Demand: no mixed instances policy');
   // Groups with no sizes get eksctl's defaults: 2 desired, min = max = 2.
   for (const name of ['managed-ng-private', 'custom-ami', 'custom-launch-template']) {
-    const g = await eventually(() => asg(`eks-cluster-15-${name}`), name);
+    const g = await eventually(() => mngAsg(name), name);
     t.same([g.spec.minSize, g.spec.desiredCapacity, g.spec.maxSize, g.spec.launchTemplate.instanceType], [2, 2, 2, 'm5.large'], name);
-    t.equal(g.metadata.ownerReferences?.[0]?.kind, 'ClusterConfig');
+    t.equal(g.metadata.ownerReferences?.[0]?.kind, 'Nodegroup');
   }
 });
 
@@ -94,7 +102,8 @@ t.test('Spot managed groups, unmanaged groups with map taints, and Fargate profi
   writeFileSync(join(dir, 'mixed.yaml'), SPOT_AND_FARGATE);
   const r = await berth(['apply', '-f', join(dir, 'mixed.yaml')]);
   t.equal(r.code, 0, r.stderr);
-  const spot = await eventually(() => asg('eks-mixed-spot'), 'the spot group');
+  const spot = await eventually(() => mngAsg('spot'), 'the spot group');
+  t.equal(spot.spec.capacityRebalance, true, 'Spot managed node groups rebalance capacity, as EKS sets them up');
   t.same([spot.spec.minSize, spot.spec.desiredCapacity, spot.spec.maxSize], [0, 1, 10]);
   t.same(spot.spec.mixedInstancesPolicy?.launchTemplate?.overrides, [{ instanceType: 'm5.large' }, { instanceType: 'm5a.large' }, { instanceType: 'm6i.large' }]);
   t.equal(spot.spec.mixedInstancesPolicy?.instancesDistribution?.onDemandPercentageAboveBaseCapacity, 0);
@@ -113,7 +122,7 @@ t.test('Spot managed groups, unmanaged groups with map taints, and Fargate profi
   t.match(again.stdout, /unchanged/);
   const del = await berth(['delete', '-f', join(dir, 'mixed.yaml')]);
   t.equal(del.code, 0, del.stderr);
-  await eventually(async () => !(await asg('eks-mixed-spot')) && !(await cp.client.tryGet(EksKinds.FargateProfile, 'fp-default')), 'the groups and the profile to be deleted');
+  await eventually(async () => !(await mngAsg('spot')) && !(await asg('eks-mixed-legacy')) && !(await cp.client.tryGet(NodegroupKind, 'spot')) && !(await cp.client.tryGet(EksKinds.FargateProfile, 'fp-default')), 'the groups and the profile to be deleted');
   t.pass('deleted with their ClusterConfig');
 });
 
@@ -125,5 +134,5 @@ t.test('a bad ClusterConfig is refused with the field named, and nothing is crea
   t.match(r.stderr, /managedNodeGroups\[0\]\.desiredCapacity: Invalid value: 20: must be between minSize \(0\) and maxSize \(10\)/);
   t.match(r.stderr, /fargateProfiles\[0\]\.selectors\[0\]\.namespace/);
   t.notOk(await cp.client.tryGet(ClusterConfigKind, 'bad'));
-  t.notOk(await asg('eks-bad-spot'));
+  t.notOk(await cp.client.tryGet(NodegroupKind, 'spot'));
 });

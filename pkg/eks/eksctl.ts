@@ -3,15 +3,17 @@
  * cluster-scoped kind: `berth apply -f cluster.yaml` stores it and this controller creates, owned
  * by it (so deleting it deletes them), what `eksctl create cluster -f` would:
  *
- * - each of `managedNodeGroups` and `nodeGroups` as an `autoscaling.berth.dev/v1`
- *   AutoScalingGroup `eks-<cluster>-<group>`: min/desired/max (eksctl's defaults: desired 2,
- *   min and max the desired), instance types (`instanceType`, or `instanceTypes` /
- *   `instancesDistribution.instanceTypes` as a mixed instances policy in priority order), capacity
- *   type (managed `spot: true` → Spot with price-capacity-optimized, as EKS managed node groups
- *   do; unmanaged `instancesDistribution` copied), node labels (the group's, plus
- *   `eks.amazonaws.com/nodegroup` and `eks.amazonaws.com/capacityType` for managed groups,
- *   `alpha.eksctl.io/nodegroup-name` for unmanaged ones), taints (a list for managed groups, a
- *   map `key: value:Effect` for unmanaged ones), tags;
+ * - each of `managedNodeGroups` as an EKS managed node group, `eks.berth.dev/v1` Nodegroup of the
+ *   same name (nodegroup.ts; as `eksctl` calls CreateNodegroup): scaling config (eksctl's
+ *   defaults: desired 2, min and max the desired), instance types (`instanceType` or
+ *   `instanceTypes`, default m5.large), capacity type (`spot: true` → SPOT), labels, taints (EKS's
+ *   effect names), tags, AMI type, volume size, zones; the Nodegroup controller makes its Auto
+ *   Scaling group `eks-<nodegroup>-<uuid>`;
+ * - each of `nodeGroups` (unmanaged, a CloudFormation stack's group in eksctl) as an
+ *   `autoscaling.berth.dev/v1` AutoScalingGroup `eks-<cluster>-<group>`: min/desired/max,
+ *   instance types (`instanceType`, or `instancesDistribution.instanceTypes` as a mixed instances
+ *   policy in priority order), `instancesDistribution` copied, node labels (the group's plus
+ *   `alpha.eksctl.io/nodegroup-name`), taints (a map `key: value:Effect` or a list), tags;
  * - each of `fargateProfiles` as an `eks.berth.dev/v1` FargateProfile of the same name.
  *
  * berth simulates one region, us-east-1: a group's zones keep their letter (`us-west-2b` →
@@ -30,6 +32,7 @@ import { Kinds } from '../client/client.js';
 import type { Informer } from '../client/informer.js';
 import type { AutoScalingGroup, AutoScalingGroupSpec } from '../cloud/types.js';
 import { controllerFor, type Controller, type Manager, type ReconcileContext, type Reconciler } from '../runtime/manager.js';
+import { AMI_TYPES, EKS_TAINT_EFFECTS, NodegroupKind, type Nodegroup } from './nodegroup.js';
 import { EksKinds, validateFargateProfile, type FargateProfile, type FargateProfileSelector } from './types.js';
 
 export const EKSCTL_API_VERSION = 'eksctl.io/v1alpha5';
@@ -55,6 +58,8 @@ interface NodeGroupBase {
 export interface ManagedNodeGroup extends NodeGroupBase {
   taints?: { key: string; value?: string; effect: string }[];
   spot?: boolean;
+  amiFamily?: string;
+  volumeSize?: number;
 }
 export interface UnmanagedNodeGroup extends NodeGroupBase {
   /** eksctl's map form: `key: value:Effect` (or a list, which newer eksctl accepts too). */
@@ -148,16 +153,14 @@ function groupZones(ng: NodeGroupBase, c: ClusterConfig): string[] {
   return zones;
 }
 
-/** The Auto Scaling group eksctl would create for a node group. */
-export function nodeGroupAsg(c: ClusterConfig, ng: ManagedNodeGroup | UnmanagedNodeGroup, managed: boolean): AutoScalingGroup {
+/** The Auto Scaling group eksctl would create for an unmanaged node group (`nodeGroups`). */
+export function nodeGroupAsg(c: ClusterConfig, ng: UnmanagedNodeGroup): AutoScalingGroup {
   const s = sizes(ng);
-  const dist = managed ? undefined : (ng as UnmanagedNodeGroup).instancesDistribution;
+  const dist = ng.instancesDistribution;
   const types = dist?.instanceTypes ?? ng.instanceTypes ?? [ng.instanceType ?? 'm5.large'];
-  const spot = managed ? !!(ng as ManagedNodeGroup).spot : !!dist && (dist.onDemandPercentageAboveBaseCapacity ?? 100) < 100;
-  const labels: Record<string, string> = managed
-    ? { ...(ng.labels ?? {}), 'eks.amazonaws.com/nodegroup': ng.name, 'eks.amazonaws.com/capacityType': spot ? 'SPOT' : 'ON_DEMAND' }
-    : { ...(ng.labels ?? {}), 'alpha.eksctl.io/nodegroup-name': ng.name, 'alpha.eksctl.io/cluster-name': c.metadata.name! };
-  const taints = eksctlTaints(ng.taints as UnmanagedNodeGroup['taints']);
+  const spot = !!dist && (dist.onDemandPercentageAboveBaseCapacity ?? 100) < 100;
+  const labels: Record<string, string> = { ...(ng.labels ?? {}), 'alpha.eksctl.io/nodegroup-name': ng.name, 'alpha.eksctl.io/cluster-name': c.metadata.name! };
+  const taints = eksctlTaints(ng.taints);
   const spec: AutoScalingGroupSpec = {
     minSize: s.min,
     maxSize: s.max,
@@ -169,15 +172,13 @@ export function nodeGroupAsg(c: ClusterConfig, ng: ManagedNodeGroup | UnmanagedN
   if (types.length > 1 || spot) {
     spec.mixedInstancesPolicy = {
       launchTemplate: { overrides: types.map((instanceType) => ({ instanceType })) },
-      instancesDistribution: managed
-        ? { onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: spot ? 0 : 100, spotAllocationStrategy: 'price-capacity-optimized', onDemandAllocationStrategy: 'prioritized' }
-        : {
-            ...(dist?.onDemandBaseCapacity !== undefined ? { onDemandBaseCapacity: dist.onDemandBaseCapacity } : {}),
-            ...(dist?.onDemandPercentageAboveBaseCapacity !== undefined ? { onDemandPercentageAboveBaseCapacity: dist.onDemandPercentageAboveBaseCapacity } : {}),
-            ...(dist?.spotInstancePools !== undefined ? { spotInstancePools: dist.spotInstancePools } : {}),
-            ...(dist?.spotAllocationStrategy ? { spotAllocationStrategy: dist.spotAllocationStrategy as 'lowest-price' } : {}),
-            ...(dist?.maxPrice !== undefined ? { spotMaxPrice: String(dist.maxPrice) } : {}),
-          },
+      instancesDistribution: {
+        ...(dist?.onDemandBaseCapacity !== undefined ? { onDemandBaseCapacity: dist.onDemandBaseCapacity } : {}),
+        ...(dist?.onDemandPercentageAboveBaseCapacity !== undefined ? { onDemandPercentageAboveBaseCapacity: dist.onDemandPercentageAboveBaseCapacity } : {}),
+        ...(dist?.spotInstancePools !== undefined ? { spotInstancePools: dist.spotInstancePools } : {}),
+        ...(dist?.spotAllocationStrategy ? { spotAllocationStrategy: dist.spotAllocationStrategy as 'lowest-price' } : {}),
+        ...(dist?.maxPrice !== undefined ? { spotMaxPrice: String(dist.maxPrice) } : {}),
+      },
     };
   }
   return {
@@ -188,11 +189,37 @@ export function nodeGroupAsg(c: ClusterConfig, ng: ManagedNodeGroup | UnmanagedN
   };
 }
 
-/** Everything a ClusterConfig stands for: its Auto Scaling groups and Fargate profiles. */
+/** The EKS managed node group eksctl creates for a `managedNodeGroups` entry. */
+export function managedNodegroup(c: ClusterConfig, ng: ManagedNodeGroup): Nodegroup {
+  const s = sizes(ng);
+  const toEks = Object.fromEntries(Object.entries(EKS_TAINT_EFFECTS).map(([k, v]) => [v, k]));
+  const taints = eksctlTaints(ng.taints).map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: toEks[t.effect] ?? t.effect }));
+  // eksctl's amiFamily AmazonLinux2023 / AmazonLinux2 / Bottlerocket, as EKS AMI types for x86.
+  const ami = ({ AmazonLinux2023: 'AL2023_x86_64_STANDARD', AmazonLinux2: 'AL2_x86_64', Bottlerocket: 'BOTTLEROCKET_x86_64' } as Record<string, string>)[ng.amiFamily ?? 'AmazonLinux2023'];
+  return {
+    apiVersion: NodegroupKind.apiVersion,
+    kind: 'Nodegroup',
+    metadata: { name: ng.name.toLowerCase(), labels: { 'alpha.eksctl.io/cluster-name': c.metadata.name!, 'alpha.eksctl.io/nodegroup-name': ng.name }, ownerReferences: [ownerRef(c)] },
+    spec: {
+      clusterName: c.metadata.name!,
+      scalingConfig: { minSize: s.min, maxSize: s.max, desiredSize: s.desired },
+      instanceTypes: ng.instanceTypes?.length ? ng.instanceTypes : [ng.instanceType ?? 'm5.large'],
+      capacityType: ng.spot ? 'SPOT' : 'ON_DEMAND',
+      ...(ng.labels && Object.keys(ng.labels).length ? { labels: ng.labels } : {}),
+      ...(taints.length ? { taints } : {}),
+      tags: { ...(ng.tags ?? {}), 'alpha.eksctl.io/cluster-name': c.metadata.name!, 'alpha.eksctl.io/nodegroup-name': ng.name },
+      ...(ami && AMI_TYPES.includes(ami) ? { amiType: ami } : {}),
+      ...(ng.volumeSize !== undefined ? { diskSize: ng.volumeSize } : {}),
+      availabilityZones: groupZones(ng, c),
+    },
+  };
+}
+
+/** Everything a ClusterConfig stands for: its managed node groups, Auto Scaling groups and Fargate profiles. */
 export function clusterConfigObjects(c: ClusterConfig): KubeObject[] {
   return [
-    ...(c.managedNodeGroups ?? []).map((ng) => nodeGroupAsg(c, ng, true)),
-    ...(c.nodeGroups ?? []).map((ng) => nodeGroupAsg(c, ng, false)),
+    ...(c.managedNodeGroups ?? []).map((ng) => managedNodegroup(c, ng)),
+    ...(c.nodeGroups ?? []).map((ng) => nodeGroupAsg(c, ng)),
     ...(c.fargateProfiles ?? []).map(
       (fp): FargateProfile => ({
         apiVersion: EksKinds.FargateProfile.apiVersion,
@@ -209,6 +236,7 @@ export class ClusterConfigController implements Reconciler {
   private readonly configs: Informer<ClusterConfig>;
   private readonly asgs: Informer<AutoScalingGroup>;
   private readonly profiles: Informer<FargateProfile>;
+  private readonly nodegroups: Informer<Nodegroup>;
   private readonly recorder: EventRecorder;
 
   constructor(mgr: Manager) {
@@ -216,19 +244,21 @@ export class ClusterConfigController implements Reconciler {
     this.configs = mgr.informer<ClusterConfig>(ClusterConfigKind);
     this.asgs = mgr.informer<AutoScalingGroup>(Kinds.AutoScalingGroup);
     this.profiles = mgr.informer<FargateProfile>(EksKinds.FargateProfile);
+    this.nodegroups = mgr.informer<Nodegroup>(NodegroupKind);
   }
 
   static installWith(mgr: Manager): Controller {
-    return controllerFor(mgr, ClusterConfigKind).named('eksctl-clusterconfig').owns(Kinds.AutoScalingGroup).owns(EksKinds.FargateProfile).complete(new ClusterConfigController(mgr));
+    return controllerFor(mgr, ClusterConfigKind).named('eksctl-clusterconfig').owns(Kinds.AutoScalingGroup).owns(EksKinds.FargateProfile).owns(NodegroupKind).complete(new ClusterConfigController(mgr));
   }
 
   async reconcile(ctx: ReconcileContext, key: string): Promise<void> {
     const c = this.configs.cache.get(key);
     if (!c || c.metadata.deletionTimestamp) return; // the garbage collector deletes what it owned
     const want = clusterConfigObjects(c);
-    const have = [...this.asgs.cache.list(), ...this.profiles.cache.list()].filter((o) => controllerRef(o)?.uid === c.metadata.uid);
+    const have = [...this.asgs.cache.list(), ...this.profiles.cache.list(), ...this.nodegroups.cache.list()].filter((o) => controllerRef(o)?.uid === c.metadata.uid);
+    const cacheOf = (kind: string | undefined): Informer<KubeObject> => (kind === 'FargateProfile' ? this.profiles : kind === 'Nodegroup' ? this.nodegroups : this.asgs) as unknown as Informer<KubeObject>;
     for (const w of want) {
-      const cur = have.find((h) => h.kind === w.kind && h.metadata.name === w.metadata.name) ?? (w.kind === 'FargateProfile' ? this.profiles.cache.get(w.metadata.name!) : this.asgs.cache.get(w.metadata.name!));
+      const cur = have.find((h) => h.kind === w.kind && h.metadata.name === w.metadata.name) ?? cacheOf(w.kind).cache.get(w.metadata.name!);
       try {
         if (!cur) await ctx.client.create(w);
         else if (controllerRef(cur)?.uid === c.metadata.uid && !deepEqual(cur.spec, w.spec)) await ctx.client.update({ ...cur, spec: w.spec } as KubeObject);
@@ -245,7 +275,7 @@ export class ClusterConfigController implements Reconciler {
     for (const h of have) {
       if (want.some((w) => w.kind === h.kind && w.metadata.name === h.metadata.name)) continue;
       try {
-        await ctx.client.delete(h.kind === 'FargateProfile' ? EksKinds.FargateProfile : Kinds.AutoScalingGroup, h.metadata.name!, undefined, { preconditions: { uid: h.metadata.uid! } });
+        await ctx.client.delete(h.kind === 'FargateProfile' ? EksKinds.FargateProfile : h.kind === 'Nodegroup' ? NodegroupKind : Kinds.AutoScalingGroup, h.metadata.name!, undefined, { preconditions: { uid: h.metadata.uid! } });
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }

@@ -11,25 +11,37 @@ import { col, age } from '../apiserver/tables.js';
 import type { Manager } from '../runtime/manager.js';
 import { fargateCostRoute } from './cost.js';
 import { CLUSTER_CONFIG_RESOURCE, ClusterConfigController, validateClusterConfig } from './eksctl.js';
+import { NODEGROUP_RESOURCE, NodegroupController, scalingOf, validateNodegroup, type Nodegroup } from './nodegroup.js';
+import { regionZones } from '../cloud/network.js';
 import { fargateAdmission, FargateScheduler } from './fargate-controller.js';
 import { EKS_GROUP, EKS_RESOURCES, validateFargateProfile, type FargateProfile, type FargateUsage } from './types.js';
 
 export * from './types.js';
 export * from './cost.js';
 export * from './eksctl.js';
+export * from './nodegroup.js';
 export { fargateAdmission, FargateScheduler, fargateNode, fargateNodeName } from './fargate-controller.js';
 
 /**
- * Registers the EKS kinds (FargateProfile, FargateUsage, eksctl's ClusterConfig), their
+ * Registers the EKS kinds (FargateProfile, FargateUsage, Nodegroup, eksctl's ClusterConfig), their
  * validation and tables, the Fargate admission step, the `/billing/v1/fargate` route, the
- * fargate-scheduler and the ClusterConfig controller. The AutoScalingGroup kind must already be
+ * fargate-scheduler, the ClusterConfig controller and the Nodegroup controller (nodegroup.ts). The AutoScalingGroup kind must already be
  * registered (the cloud component's, installed before this one): the ClusterConfig controller
  * watches it, and the manager would otherwise never sync.
  */
 export function installEks(api: ApiServer, mgr: Manager): { scheduler: FargateScheduler } {
-  for (const r of [...EKS_RESOURCES, CLUSTER_CONFIG_RESOURCE]) if (!api.registry.get(r.group, r.version, r.resource)) api.registry.add(r);
+  for (const r of [...EKS_RESOURCES, CLUSTER_CONFIG_RESOURCE, NODEGROUP_RESOURCE]) if (!api.registry.get(r.group, r.version, r.resource)) api.registry.add(r);
   api.store.setHooks(CLUSTER_CONFIG_RESOURCE.group, 'ClusterConfig', { validate: validateClusterConfig });
   api.store.setHooks(EKS_GROUP, 'FargateProfile', { validate: validateFargateProfile });
+  api.store.setHooks(EKS_GROUP, 'Nodegroup', { validate: validateNodegroup });
+  api.tables.set(EKS_GROUP, 'Nodegroup', {
+    columns: [col('Status'), col('Instance Types'), col('Capacity Type'), col('Min'), col('Desired'), col('Max'), col('Ready'), col('Age')],
+    cells: (o, now) => {
+      const ng = o as Nodegroup;
+      const z = scalingOf(ng);
+      return [ng.status?.status ?? 'CREATING', (ng.spec?.instanceTypes ?? ['t3.medium']).join(','), ng.spec?.capacityType ?? 'ON_DEMAND', z.minSize, ng.status?.desiredSize ?? z.desiredSize, z.maxSize, ng.status?.readyNodes ?? 0, age(o, now)];
+    },
+  });
   api.tables.set(EKS_GROUP, 'FargateProfile', {
     columns: [col('Selectors', 'namespace[:labels] of each selector'), col('Age')],
     cells: (o, now) => [
@@ -49,5 +61,6 @@ export function installEks(api: ApiServer, mgr: Manager): { scheduler: FargateSc
   const scheduler = new FargateScheduler(mgr);
   FargateScheduler.installWith(mgr, scheduler);
   ClusterConfigController.installWith(mgr);
+  NodegroupController.installWith(mgr, regionZones());
   return { scheduler };
 }

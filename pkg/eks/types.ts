@@ -56,8 +56,25 @@ export interface FargateUsage extends KubeObject {
     memoryGB: number;
     start: string;
     end?: string;
+    /** `FARGATE_SPOT` for an ECS task on Fargate Spot (billed at the Spot rates); absent or `FARGATE`: On-Demand. */
+    capacityProvider?: 'FARGATE' | 'FARGATE_SPOT';
+    /** The ECS cluster of an ECS task (absent for an EKS pod). */
+    ecsCluster?: string;
+    /** When the Spot model (or an injected interruption) gives the two-minute warning, RFC 3339 (Fargate Spot only). */
+    interruptionNoticeAt?: string;
+    /** Why the run ended, when Fargate ended it: `Your Spot Task was interrupted.` */
+    stoppedReason?: string;
   };
 }
+
+/** Node annotation of a Fargate Spot node: when its interruption notice comes (RFC 3339). */
+export const SPOT_NOTICE_ANNOTATION = 'fargate.berth.dev/spot-interruption-notice';
+/** Node label of a Fargate node made for an ECS task: its capacity provider, `FARGATE` or `FARGATE_SPOT`. */
+export const FARGATE_CAPACITY_LABEL = 'ecs.berth.dev/capacity-provider';
+/** ECS's stoppedReason for a Fargate Spot interruption (https://aws.amazon.com/premiumsupport/knowledge-center/fargate-spot-termination-notice/). */
+export const SPOT_STOPPED_REASON = 'Your Spot Task was interrupted.';
+/** The pod status reason berth sets on a pod Fargate Spot stopped. */
+export const SPOT_INTERRUPTED_REASON = 'SpotInterrupted';
 
 export const FARGATE_PROFILE_RESOURCE: ResourceInfo = defineResource({ gv: EKS_API_VERSION, resource: 'fargateprofiles', kind: 'FargateProfile', ns: false, short: ['fp'], cat: ['eks'] });
 export const FARGATE_USAGE_RESOURCE: ResourceInfo = defineResource({ gv: EKS_API_VERSION, resource: 'fargateusages', kind: 'FargateUsage', ns: false, cat: ['eks'] });

@@ -100,6 +100,10 @@ const ATTR_DEFAULTS_TG: Record<string, string> = {
   'stickiness.type': 'source_ip',
   'stickiness.source_ip.duration_seconds': '10800',
 };
+/** A TCP (Network Load Balancer) target group's own attributes: client IP preservation is off for `ip` targets over TCP. */
+const ATTR_DEFAULTS_TCP: Record<string, string> = {
+  'preserve_client_ip.enabled': 'false',
+};
 const ATTR_DEFAULTS_LB: Record<string, string> = {
   'idle_timeout.timeout_seconds': '60',
   'load_balancing.cross_zone.enabled': 'true',
@@ -153,7 +157,7 @@ export function defaultTargetGroup(obj: KubeObject): void {
     enabled: true,
     ...(spec.healthCheck ?? {}),
   };
-  spec.attributes = { ...ATTR_DEFAULTS_TG, ...(spec.attributes ?? {}) };
+  spec.attributes = { ...ATTR_DEFAULTS_TG, ...(spec.protocol === 'TCP' ? ATTR_DEFAULTS_TCP : {}), ...(spec.attributes ?? {}) };
 }
 
 const intIn = (v: string | number | undefined, lo: number, hi: number): boolean => v !== undefined && /^\d+$/.test(String(v)) && Number(v) >= lo && Number(v) <= hi;
@@ -180,6 +184,10 @@ export function validateTargetGroup(obj: KubeObject): FieldError[] {
   const alg = a['load_balancing.algorithm.type'];
   if (alg !== 'round_robin' && alg !== 'least_outstanding_requests') errs.push(fieldNotSupported("spec.attributes['load_balancing.algorithm.type']", alg, ['least_outstanding_requests', 'round_robin']));
   if (a['stickiness.enabled'] !== 'true' && a['stickiness.enabled'] !== 'false') errs.push(fieldNotSupported("spec.attributes['stickiness.enabled']", a['stickiness.enabled'], ['false', 'true']));
+  const pci = a['preserve_client_ip.enabled'];
+  if (pci !== undefined && spec.protocol !== 'TCP') errs.push(fieldInvalid("spec.attributes['preserve_client_ip.enabled']", pci, 'applies to TCP (Network Load Balancer) target groups only'));
+  else if (pci !== undefined && pci !== 'true' && pci !== 'false') errs.push(fieldNotSupported("spec.attributes['preserve_client_ip.enabled']", pci, ['false', 'true']));
+  if (spec.protocol === 'TCP' && a['load_balancing.algorithm.type'] === 'least_outstanding_requests') errs.push(fieldInvalid("spec.attributes['load_balancing.algorithm.type']", 'least_outstanding_requests', 'a TCP target group routes each connection by a hash of its flow; the algorithm applies to HTTP target groups'));
   if (!intIn(a['stickiness.source_ip.duration_seconds'], 1, 604800)) errs.push(fieldInvalid("spec.attributes['stickiness.source_ip.duration_seconds']", a['stickiness.source_ip.duration_seconds'], 'must be between 1 and 604800'));
   if (spec.serviceRef && spec.targets?.length) errs.push(fieldInvalid('spec.targets', '', 'a target group takes its targets from spec.serviceRef or spec.targets, not both'));
   if (spec.serviceRef && !spec.serviceRef.name) errs.push(fieldRequired('spec.serviceRef.name'));
@@ -201,6 +209,8 @@ export function targetGroupConfig(tg: TargetGroup): TargetGroupConfig {
     deregistrationDelaySeconds: Number(a['deregistration_delay.timeout_seconds']),
     slowStartSeconds: Number(a['slow_start.duration_seconds']),
     stickinessSeconds: a['stickiness.enabled'] === 'true' ? Number(a['stickiness.source_ip.duration_seconds']) : 0,
+    flowHash: tg.spec.protocol === 'TCP',
+    preserveClientIp: tg.spec.protocol === 'TCP' && a['preserve_client_ip.enabled'] === 'true',
   };
 }
 

@@ -13,6 +13,7 @@
  * - load profiles replayed in virtual time (`load.ts`).
  */
 import type { Pod } from '../api/types.js';
+import { hostPortFor, PORTS_ANNOTATION } from '../agent/index.js';
 import type { ApiServer } from '../apiserver/index.js';
 import { Kinds } from '../client/client.js';
 import type { Manager } from '../runtime/manager.js';
@@ -31,7 +32,7 @@ export { findPort, type Service, type ServicePort } from './service.js';
 export { LoadBalancerKind, TargetGroupKind, type LoadBalancer, type TargetGroup } from './api.js';
 export { AppModel, POD_HEADER, SERVICE_TIME_ANNOTATION, CPU_PER_REQUEST_ANNOTATION, HTTP_STATUS_ANNOTATION, IDLE_CPU_ANNOTATION } from './appserver.js';
 export { TargetGroupEngine, type TargetGroupConfig } from './targetgroup.js';
-export { VirtualLoad, rateAt, parseSeriesCsv, type LoadProfile } from './load.js';
+export { VirtualLoad, LatencyHistogram, rateAt, parseSeriesCsv, type LoadProfile } from './load.js';
 export { HpaController, SYNC_PERIOD_MS, TOLERANCE } from './hpa.js';
 
 export interface ElbOptions {
@@ -81,6 +82,20 @@ export function installElb(api: ApiServer, mgr: Manager, opts: ElbOptions = {}):
   const apps = opts.virtual ? undefined : new AppServers(model, mgr.clock, podOf);
   const plane = new DataPlane(mgr.clock, pods, apps, model);
   handle.plane = plane;
+  // `kubectl port-forward` reaches what the pod serves: a Docker pod's published host port, else
+  // the simulated pod's application server (none in virtual time).
+  api.portForward.current = {
+    dial: async (obj, port) => {
+      const pod = obj as Pod;
+      if (pod.metadata.annotations?.[PORTS_ANNOTATION] !== undefined) {
+        const hp = hostPortFor(pod, port);
+        if (!hp) throw new Error(`port ${port} is not among the published container ports of pod ${pod.metadata.name}`);
+        return { host: '127.0.0.1', port: hp };
+      }
+      if (!apps) throw new Error('simulated pods serve no sockets in virtual time');
+      return { host: '127.0.0.1', port: await apps.portFor(pod, port) };
+    },
+  };
   EndpointsController.install(mgr);
   ServiceLoadBalancerController.install(mgr);
   LoadBalancerController.install(mgr, plane);

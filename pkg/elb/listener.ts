@@ -3,7 +3,10 @@
  * 127/8 range reaches this machine) on its listeners' ports. An HTTP listener (Application Load
  * Balancer) proxies each request to the target its target group picks, adding
  * `X-Forwarded-For`/`-Proto`/`-Port`; a TCP listener (Network Load Balancer) pipes each
- * connection to one target. Targets are reached through a `Dialer` (a pod's loopback port).
+ * connection to the one target a hash of its flow picks, for the connection's life, from the
+ * load balancer's own address — or, with `preserve_client_ip.enabled`, from the client's own
+ * address (any 127/8 address is this machine's, so the target's socket sees the client's IP as
+ * on AWS). Targets are reached through a `Dialer` (a pod's loopback port).
  */
 import { Agent, createServer as createHttpServer, request, Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
@@ -73,6 +76,12 @@ export class Listener {
     private readonly dial: Dialer,
     private readonly clock: Clock,
   ) {}
+
+  /** The port it listens on (the one asked for, or the one the system chose for port 0). */
+  get boundPort(): number {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : this.port;
+  }
 
   /** Starts listening. Throws (EADDRINUSE, EACCES) when the port cannot be had. */
   async listen(): Promise<void> {
@@ -145,7 +154,8 @@ export class Listener {
   private pipe(s: Socket): void {
     const group = this.group;
     const started = this.clock.now();
-    const t = group.pick(s.remoteAddress);
+    const client = s.remoteAddress ?? '';
+    const t = group.pick(client, `${client}:${s.remotePort ?? 0}->${this.address}:${this.port}/tcp`);
     if (!t) {
       group.elb5xx++;
       s.destroy();
@@ -161,7 +171,9 @@ export class Listener {
     s.on('error', () => s.destroy());
     this.dial(t.spec)
       .then(({ host, port }) => {
-        const up = connect(port, host);
+        // The source address the target sees: the client's, or the load balancer's own.
+        const localAddress = group.settings.preserveClientIp && client ? client.replace(/^::ffff:/, '') : this.address;
+        const up = connect({ port, host, localAddress });
         up.on('error', () => s.destroy());
         up.on('close', () => s.destroy());
         s.pipe(up).pipe(s);

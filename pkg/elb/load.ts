@@ -87,15 +87,59 @@ export interface LoadStats {
   sent: number;
   /** Answers with a 2xx/3xx status. */
   ok: number;
-  /** Answers with a 4xx/5xx status from a target. */
+  /** Answers with a 4xx/5xx status from a target (or 502: its pod was gone). */
   failed: number;
   /** Requests the load balancer answered 503 itself (no target). */
   elb503: number;
 }
 
+/**
+ * Response latencies, cluster ms, as counts per value rounded to 0.1 ms: exact nearest-rank
+ * percentiles over every request of a run in memory proportional to the distinct latencies
+ * (few: the application model's service times), not to the request count.
+ */
+export class LatencyHistogram {
+  private readonly counts = new Map<number, number>();
+  private n = 0;
+
+  add(ms: number): void {
+    const k = Math.round(ms * 10);
+    this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+    this.n++;
+  }
+
+  /** Adds every sample of `other`. */
+  merge(other: LatencyHistogram): void {
+    for (const [k, c] of other.counts) this.counts.set(k, (this.counts.get(k) ?? 0) + c);
+    this.n += other.n;
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** Nearest-rank percentile (`p` in 0–100), ms; null when empty. */
+  percentile(p: number): number | null {
+    if (!this.n) return null;
+    const rank = Math.max(1, Math.ceil((p / 100) * this.n));
+    let seen = 0;
+    for (const k of [...this.counts.keys()].sort((a, b) => a - b)) {
+      seen += this.counts.get(k)!;
+      if (seen >= rank) return k / 10;
+    }
+    return null;
+  }
+}
+
 /** Replays a profile against a target group on the cluster clock, in ticks of `tickMs`. */
 export class VirtualLoad {
   readonly stats: LoadStats = { sent: 0, ok: 0, failed: 0, elb503: 0 };
+  /** Latency of every answered request (a target's answer, not the load balancer's own 503), ms. */
+  readonly latency = new LatencyHistogram();
+  /** Answers by status class (`2xx` … `5xx`), targets' answers only. */
+  readonly codes: Record<string, number> = {};
+  /** Called after each tick's requests are sent (the simulation samples the targets here). */
+  onTick: () => void = () => {};
   private cancel?: () => void;
   private carry = 0;
   private startedAt = 0;
@@ -132,12 +176,14 @@ export class VirtualLoad {
     const n = Math.floor(this.carry);
     this.carry -= n;
     for (let i = 0; i < n; i++) this.one();
+    this.onTick();
   }
 
   /** One request now. */
   private one(): void {
     this.stats.sent++;
-    const t = this.group.pick();
+    // A TCP (flow hash) group: each request is a new connection from its own source port.
+    const t = this.group.settings.flowHash ? this.group.pick(undefined, `sim:${this.stats.sent}->tcp`) : this.group.pick();
     if (!t) {
       this.group.elb5xx++;
       this.stats.elb503++;
@@ -146,16 +192,24 @@ export class VirtualLoad {
     const pod = t.spec.pod ? this.podOf(t.spec.pod.uid) : undefined;
     if (!pod || pod.status?.phase !== 'Running') {
       this.group.done(t, 502, 0);
-      this.stats.failed++;
+      this.answered(502, 0);
       return;
     }
     const r = this.model.handle(pod);
     const finish = (): void => {
-      this.group.done(t, r.status, r.serviceMs);
-      if (r.status < 400) this.stats.ok++;
-      else this.stats.failed++;
+      // A TCP (NLB) group sees a connection, not an HTTP status (the client still gets the app's answer).
+      this.group.done(t, this.group.settings.flowHash ? undefined : r.status, r.serviceMs);
+      this.answered(r.status, r.serviceMs);
     };
     if (r.serviceMs > 0) this.clock.setTimer(r.serviceMs, finish);
     else finish();
+  }
+
+  private answered(status: number, latencyMs: number): void {
+    if (status < 400) this.stats.ok++;
+    else this.stats.failed++;
+    const cls = `${Math.floor(status / 100)}xx`;
+    this.codes[cls] = (this.codes[cls] ?? 0) + 1;
+    this.latency.add(latencyMs);
   }
 }

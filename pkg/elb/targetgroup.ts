@@ -51,9 +51,33 @@ export interface TargetGroupConfig {
   slowStartSeconds: number;
   /** Source-IP stickiness (a Service's `sessionAffinity: ClientIP`): seconds, 0 off. */
   stickinessSeconds: number;
+  /**
+   * A Network Load Balancer's TCP target group: each connection goes to the target a hash of its
+   * flow picks (protocol, source and destination address and port), not by `algorithm`
+   * (Elastic Load Balancing, "How Network Load Balancers work"; AWS also hashes the TCP sequence
+   * number, which berth leaves out, so a flow's key is its 4-tuple).
+   */
+  flowHash: boolean;
+  /**
+   * `preserve_client_ip.enabled` (TCP target groups): the target sees the client's address as the
+   * connection's source; otherwise the load balancer's own address. AWS's default for `ip`
+   * targets over TCP is off.
+   */
+  preserveClientIp: boolean;
 }
 
-export const DEFAULT_TARGET_GROUP: TargetGroupConfig = { algorithm: 'round_robin', healthCheck: DEFAULT_HEALTH_CHECK, deregistrationDelaySeconds: 300, slowStartSeconds: 0, stickinessSeconds: 0 };
+export const DEFAULT_TARGET_GROUP: TargetGroupConfig = { algorithm: 'round_robin', healthCheck: DEFAULT_HEALTH_CHECK, deregistrationDelaySeconds: 300, slowStartSeconds: 0, stickinessSeconds: 0, flowHash: false, preserveClientIp: false };
+
+/** FNV-1a of a flow's key: which of `n` targets takes the flow. */
+export function flowIndex(flow: string, n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < flow.length; i++) h = Math.imul(h ^ flow.charCodeAt(i), 0x01000193);
+  // A final avalanche so keys differing in their last characters (ports) spread evenly.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return (h >>> 0) % n;
+}
 
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
 
@@ -266,9 +290,10 @@ export class TargetGroupEngine {
 
   /**
    * Picks the target for a new request (or connection), or undefined when none is registered.
-   * `client` is the source IP (for stickiness). Counts the request as in flight: call `done`.
+   * `client` is the source IP (for stickiness); `flow` a connection's key
+   * (`src:port->dst:port/tcp`) for a flow-hash group. Counts the request as in flight: call `done`.
    */
-  pick(client?: string): Target | undefined {
+  pick(client?: string, flow?: string): Target | undefined {
     const now = this.clock.now();
     let pool = [...this.targets.values()].filter((t) => t.state === 'healthy');
     if (!pool.length) pool = [...this.targets.values()].filter((t) => t.state !== 'draining'); // fail open
@@ -282,7 +307,10 @@ export class TargetGroupEngine {
       }
     }
     let chosen: Target;
-    if (this.config.algorithm === 'least_outstanding_requests') {
+    if (this.config.flowHash && flow !== undefined) {
+      pool.sort((a, b) => (a.spec.key < b.spec.key ? -1 : a.spec.key > b.spec.key ? 1 : 0));
+      chosen = pool[flowIndex(flow, pool.length)]!;
+    } else if (this.config.algorithm === 'least_outstanding_requests') {
       chosen = pool.reduce((best, t) => ((t.inflight + 1) / this.weight(t, now) < (best.inflight + 1) / this.weight(best, now) ? t : best));
       // Ties go round robin, so an idle group still spreads requests.
       const bestScore = (chosen.inflight + 1) / this.weight(chosen, now);
@@ -322,8 +350,9 @@ export class TargetGroupEngine {
       t.codes[cls] = (t.codes[cls] ?? 0) + 1;
       this.codeTotals[cls] = (this.codeTotals[cls] ?? 0) + 1;
     }
-    t.latencies.push(latencyMs);
-    if (t.latencies.length > LATENCY_SAMPLES) t.latencies.splice(0, t.latencies.length - LATENCY_SAMPLES);
+    // The last LATENCY_SAMPLES answers, as a ring (order does not matter to percentiles).
+    if (t.latencies.length < LATENCY_SAMPLES) t.latencies.push(latencyMs);
+    else t.latencies[t.requestCount % LATENCY_SAMPLES] = latencyMs;
     const sec = Math.floor(this.clock.now() / 1000);
     this.perSecond.set(sec, (this.perSecond.get(sec) ?? 0) + 1);
     if (this.perSecond.size > 120) for (const k of this.perSecond.keys()) if (k < sec - 60) this.perSecond.delete(k);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { makePod } from '../testing/builders.js';
-import { capacityProvisioned, fargateBilledSeconds, fargateCost, fargateData, fargatePodRequests, fargatePodSize, fargateSizes, isValidFargateSize } from './fargate.js';
+import { capacityProvisioned, fargateBilledSeconds, fargateCost, fargateData, fargateHourlyPrice, fargatePodRequests, fargatePodSize, fargateSizes, isValidFargateSize, parseFargateSize } from './fargate.js';
 
 t.test('the valid sizes are the documented table', async (t) => {
   const sizes = fargateSizes();
@@ -52,4 +52,26 @@ t.test('billing: per second, one-minute minimum, at the us-east-1 prices', async
   t.ok(Math.abs(fargateCost({ vcpu: 2, memoryGB: 9 }, 600_000) - 0.120965 / 6) < 1e-12);
   // 0.25 vCPU / 0.5 GB for 10 s bills one minute: (0.01012 + 0.0022225) / 60.
   t.ok(Math.abs(fargateCost({ vcpu: 0.25, memoryGB: 0.5 }, 10_000) - 0.0123425 / 60) < 1e-12);
+});
+
+t.test('ECS task-level sizes: "<cpu units>/<memory MiB>", only the valid combinations', async (t) => {
+  t.same(parseFargateSize('256/512'), { vcpu: 0.25, memoryGB: 0.5 });
+  t.same(parseFargateSize('1024/2048'), { vcpu: 1, memoryGB: 2 });
+  t.same(parseFargateSize(' 16384 / 122880 '), { vcpu: 16, memoryGB: 120 });
+  t.throws(() => parseFargateSize('1024'), { name: 'FargateSizeError', message: /"1024" is not "<cpu units>\/<memory MiB>"/ });
+  t.throws(() => parseFargateSize('1 vCPU/2 GB'), { name: 'FargateSizeError' });
+  t.throws(() => parseFargateSize('256/4096'), { message: /4096 MiB is not a valid memory size for 0.25 vCPU \(256 CPU units\); valid: 512, 1024, 2048 MiB/ });
+  t.throws(() => parseFargateSize('8192/18432'), { message: /valid: 16384, 20480, 24576/ });
+  t.throws(() => parseFargateSize('3072/8192'), { message: /3072 CPU units is not a Fargate size/ });
+});
+
+t.test('Fargate Spot rates: about 67 % off, from the data file', async (t) => {
+  const d = fargateData();
+  const s = { vcpu: 2, memoryGB: 4 };
+  t.equal(fargateHourlyPrice(s, d, 'FARGATE_SPOT'), 2 * 0.01334053 + 4 * 0.00146489);
+  t.equal(fargateHourlyPrice(s, d, 'FARGATE'), fargateHourlyPrice(s, d));
+  const off = 1 - fargateHourlyPrice(s, d, 'FARGATE_SPOT') / fargateHourlyPrice(s, d);
+  t.ok(off > 0.66 && off <= d.prices.spotMaxDiscount, `${(off * 100).toFixed(1)} % off, at most the documented 70 %`);
+  // Per second with the one-minute minimum, at the Spot rate: 30 s bills 60 s.
+  t.equal(fargateCost(s, 30_000, d, 'FARGATE_SPOT'), ((2 * 0.01334053 + 4 * 0.00146489) * 60) / 3600);
 });

@@ -28,14 +28,25 @@ export interface FargateSize {
 
 /** What `data/fargate.json` holds. */
 export interface FargateData {
-  source: { sizes: string; prices: string; retrieved: string; notes?: string };
+  source: { sizes: string; prices: string; retrieved: string; notes?: string; spotPrices?: string; spotInterruptions?: string; spotRetrieved?: string };
   region: string;
   sizes: { vcpu: number; memoryGB: number[] | { min: number; max: number; step: number } }[];
-  prices: { 'linux-x86': { usdPerVcpuHour: number; usdPerGBHour: number }; spotMaxDiscount: number };
+  prices: { 'linux-x86': { usdPerVcpuHour: number; usdPerGBHour: number }; 'linux-x86-spot': { usdPerVcpuHour: number; usdPerGBHour: number }; spotMaxDiscount: number };
   billing: { granularitySeconds: number; minimumSeconds: number };
   /** Memory Fargate adds to every pod for kubelet, kube-proxy and containerd, MiB. */
   podOverheadMiB: number;
+  /** Probability that a Fargate Spot task is interrupted within a month (berth's assumption; see the data file's source). */
+  spotInterruptionsPerMonth: number;
+  /** The interruption warning, seconds (two minutes). */
+  spotWarningSeconds: number;
 }
+
+/**
+ * Fargate's two capacity providers (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html):
+ * `FARGATE` (On-Demand) and `FARGATE_SPOT` (spare capacity at a discount, interrupted with a
+ * two-minute warning; ECS only: EKS on Fargate has no Spot).
+ */
+export type FargateCapacity = 'FARGATE' | 'FARGATE_SPOT';
 
 /** Thrown when the data file is missing or malformed. */
 export class FargateDataError extends Error {
@@ -67,8 +78,9 @@ export function fargateData(): FargateData {
   const path = fargateDataPath();
   const d = JSON.parse(readFileSync(path, 'utf8')) as FargateData;
   const p = d?.prices?.['linux-x86'];
-  if (!Array.isArray(d.sizes) || !d.sizes.length || !p || !(p.usdPerVcpuHour > 0) || !(p.usdPerGBHour > 0) || !(d.billing?.minimumSeconds >= 0) || !(d.podOverheadMiB >= 0)) {
-    throw new FargateDataError(`${path}: expected sizes, prices["linux-x86"].usdPerVcpuHour/usdPerGBHour, billing.minimumSeconds and podOverheadMiB`);
+  const sp = d?.prices?.['linux-x86-spot'];
+  if (!Array.isArray(d.sizes) || !d.sizes.length || !p || !(p.usdPerVcpuHour > 0) || !(p.usdPerGBHour > 0) || !sp || !(sp.usdPerVcpuHour > 0) || !(sp.usdPerGBHour > 0) || !(d.billing?.minimumSeconds >= 0) || !(d.podOverheadMiB >= 0) || !(d.spotInterruptionsPerMonth > 0 && d.spotInterruptionsPerMonth < 1) || !(d.spotWarningSeconds > 0)) {
+    throw new FargateDataError(`${path}: expected sizes, prices["linux-x86"] and prices["linux-x86-spot"] (usdPerVcpuHour, usdPerGBHour), billing.minimumSeconds, podOverheadMiB, spotInterruptionsPerMonth (0..1) and spotWarningSeconds`);
   }
   cached = d;
   return d;
@@ -140,9 +152,9 @@ export function capacityProvisioned(s: FargateSize): string {
   return `${s.vcpu}vCPU ${s.memoryGB}GB`;
 }
 
-/** USD per hour of one size, On-Demand Linux/x86 in the data's region. */
-export function fargateHourlyPrice(s: FargateSize, data: FargateData = fargateData()): number {
-  const p = data.prices['linux-x86'];
+/** USD per hour of one size, Linux/x86 in the data's region: On-Demand (`FARGATE`, the default) or Fargate Spot. */
+export function fargateHourlyPrice(s: FargateSize, data: FargateData = fargateData(), capacity: FargateCapacity = 'FARGATE'): number {
+  const p = data.prices[capacity === 'FARGATE_SPOT' ? 'linux-x86-spot' : 'linux-x86'];
   return s.vcpu * p.usdPerVcpuHour + s.memoryGB * p.usdPerGBHour;
 }
 
@@ -154,7 +166,27 @@ export function fargateBilledSeconds(ms: number, data: FargateData = fargateData
   return Math.max(data.billing.minimumSeconds, Math.ceil(Math.max(0, ms) / 1000 / data.billing.granularitySeconds) * data.billing.granularitySeconds);
 }
 
-/** USD for running `s` for `ms` milliseconds (per second, one-minute minimum). */
-export function fargateCost(s: FargateSize, ms: number, data: FargateData = fargateData()): number {
-  return (fargateHourlyPrice(s, data) * fargateBilledSeconds(ms, data)) / 3600;
+/** USD for running `s` for `ms` milliseconds (per second, one-minute minimum), On-Demand or Fargate Spot. */
+export function fargateCost(s: FargateSize, ms: number, data: FargateData = fargateData(), capacity: FargateCapacity = 'FARGATE'): number {
+  return (fargateHourlyPrice(s, data, capacity) * fargateBilledSeconds(ms, data)) / 3600;
+}
+
+/**
+ * An ECS task-level size as `ecs.berth.dev/fargate-size` carries it, `"<cpu units>/<memory MiB>"`
+ * (1024 CPU units per vCPU; e.g. `"1024/2048"` is 1 vCPU / 2 GB), checked against the valid
+ * combinations (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html).
+ * Throws FargateSizeError naming what is wrong and what is valid.
+ */
+export function parseFargateSize(value: string, data: FargateData = fargateData()): FargateSize {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value);
+  if (!m) throw new FargateSizeError(`"${value}" is not "<cpu units>/<memory MiB>" (e.g. "1024/2048")`);
+  const units = Number(m[1]);
+  const mib = Number(m[2]);
+  const sizes = fargateSizes(data);
+  const vcpu = units / 1024;
+  const forCpu = sizes.filter((s) => s.vcpu === vcpu);
+  if (!forCpu.length) throw new FargateSizeError(`"${value}": ${units} CPU units is not a Fargate size (valid: ${[...new Set(sizes.map((s) => s.vcpu * 1024))].join(', ')})`);
+  const hit = forCpu.find((s) => s.memoryGB * 1024 === mib);
+  if (!hit) throw new FargateSizeError(`"${value}": ${mib} MiB is not a valid memory size for ${vcpu} vCPU (${units} CPU units); valid: ${forCpu.map((s) => s.memoryGB * 1024).join(', ')} MiB`);
+  return hit;
 }

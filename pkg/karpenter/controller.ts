@@ -8,9 +8,15 @@
  * offeringLabels), priced On-Demand or at the Spot market's current price. Which pods an offering
  * may hold is asked of the scheduler's own filters on a template node (pkg/nodeautoscaler's
  * FitSimulator): node selectors, affinity, taints and tolerations, resources. The planner
- * (planner.ts) picks the cheapest set of nodes within the pool's `limits`; each becomes a NodeClaim
- * and an Instance (On-Demand, or Spot), labelled `karpenter.sh/nodepool`, with the pool's labels
- * and taints. The scheduler binds the pods as the nodes register.
+ * (planner.ts: greedy, then column generation when the pool has no `limits`) picks the cheapest
+ * set of nodes within the pool's `limits`; each becomes a NodeClaim and an Instance (On-Demand, or
+ * Spot), labelled `karpenter.sh/nodepool`, with the pool's labels and taints. Pending pods are
+ * batched while more keep arriving (1 s idle, 10 s at most, as Karpenter's batchIdleDuration and
+ * batchMaxDuration), so one plan covers a burst. Each planned pod is nominated to its NodeClaim
+ * (see `nominations`): the next rounds count it there, and the scheduler, told the node's name
+ * in `status.nominatedNodeName`, keeps the planned packing. The scheduler binds the pods as the
+ * nodes register. NodePool `status` (resources, NodeClassReady / ValidationSucceeded / Ready) is
+ * kept each round.
  *
  * Consolidation (`disruption.consolidationPolicy`, after `consolidateAfter`): an empty node (only
  * DaemonSet pods) is deleted; with WhenEmptyOrUnderutilized a node whose pods fit on the other
@@ -39,8 +45,9 @@ import type { EventRecorder } from '../runtime/events.js';
 import { cpuMemory, FitSimulator, isDaemonOrMirror, templateNode } from '../nodeautoscaler/simulator.js';
 import { labelSelectorMatches } from '../nodeautoscaler/selectors.js';
 import { Idle } from '../autoscaling/idle.js';
-import { resourceAmount } from '../api/quantity.js';
-import { lowerBound, plan, type Offering, type PodGroup } from './planner.js';
+import { formatCpu, resourceAmount } from '../api/quantity.js';
+import { rfc3339 } from '../clock/clock.js';
+import { columnPlan, lowerBound, plan, type Offering, type PodGroup } from './planner.js';
 import { offeringOf } from './bench.js';
 import {
   CAPACITY_TYPE_LABEL,
@@ -84,11 +91,22 @@ export class Karpenter implements Runnable {
   private readonly claims: Informer<NodeClaim>;
   private readonly instances: Informer<Instance>;
   private readonly pdbs: Informer<Pdb>;
+  private readonly nodeClasses: Informer<KubeObject>;
   private readonly recorder: EventRecorder;
   /** The pending pods seen growing: since when, and how many. */
   private batch = { start: 0, count: 0 };
   /** NodeClaims this process created and the cache has not shown yet. */
   private readonly launched = new Map<string, NodeClaim>();
+  /**
+   * Nominations: pod uid → the NodeClaim the plan put it on. While the claim launches, its pods
+   * count on it (the next round does not plan them again, nor first-fit them differently), and
+   * once the claim's instance has its private DNS name (the node name) the pod's
+   * `status.nominatedNodeName` is set to it, so the scheduler holds the planned room for it
+   * (as Karpenter and Cluster Autoscaler may since Kubernetes 1.34, KEP-5278
+   * "NominatedNodeName for expected pod placement"). Dropped once the pod is bound, gone, or
+   * 30 s after its node registered.
+   */
+  private readonly nominations = new Map<string, { claim: string; registeredAt?: number }>();
 
   constructor(
     private readonly mgr: Manager,
@@ -100,11 +118,12 @@ export class Karpenter implements Runnable {
     this.claims = mgr.informer<NodeClaim>(KarpenterKinds.NodeClaim);
     this.instances = mgr.informer<Instance>(Kinds.Instance);
     this.pdbs = mgr.informer<Pdb>(Kinds.PodDisruptionBudget);
+    this.nodeClasses = mgr.informer<KubeObject>(KarpenterKinds.EC2NodeClass);
     this.recorder = mgr.recorder('karpenter');
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    await Promise.all([this.pods, this.nodes, this.pools, this.claims, this.instances, this.pdbs].map((i) => i.waitForSync(signal)));
+    await Promise.all([this.pods, this.nodes, this.pools, this.claims, this.instances, this.pdbs, this.nodeClasses].map((i) => i.waitForSync(signal)));
     const idle = new Idle([this.pools, this.claims] as unknown as Informer<KubeObject>[]);
     while (!signal.aborted) {
       if (!this.pools.cache.list().length && !this.claims.cache.list().length) {
@@ -138,21 +157,56 @@ export class Karpenter implements Runnable {
   async scan(): Promise<void> {
     const claims = this.claimList();
     await this.syncClaims(claims);
+    await this.syncPools(claims);
     const { sim, nodes, pending } = FitSimulator.fromCluster(this.nodes.cache.list(), this.pods.cache.list());
     const registered = new Set(nodes.map((n) => n.metadata.name!));
     let inFlight = 0;
+    const now = this.mgr.clock.now();
+    const slotOf = new Map<string, number>();
     for (const c of claims) {
-      if (c.metadata.deletionTimestamp || (c.status?.nodeName && registered.has(c.status.nodeName))) continue;
+      if (c.metadata.deletionTimestamp) continue;
+      if (c.status?.nodeName && registered.has(c.status.nodeName)) {
+        slotOf.set(c.metadata.name!, sim.cluster.indexOf(c.status.nodeName));
+        continue;
+      }
       const t = this.claimTemplate(c);
       if (t) {
-        sim.addNode(t);
+        slotOf.set(c.metadata.name!, sim.addNode(t));
         inFlight++;
       }
     }
+    // Nominated pods first take the room planned for them.
+    const nominated = new Set<Pod>();
+    const pendingUids = new Set(pending.map((p) => p.metadata.uid!));
+    for (const uid of [...this.nominations.keys()]) if (!pendingUids.has(uid)) this.nominations.delete(uid);
+    const dnsOf = new Map<string, string>();
+    for (const i of this.instances.cache.list()) {
+      const c = i.metadata.labels?.[NODECLAIM_LABEL];
+      if (c && i.status?.privateDnsName) dnsOf.set(c, i.status.privateDnsName);
+    }
+    for (const p of pending) {
+      const n = this.nominations.get(p.metadata.uid!);
+      const slot = n ? slotOf.get(n.claim) : undefined;
+      if (!n || slot === undefined || slot < 0) {
+        this.nominations.delete(p.metadata.uid!);
+        continue;
+      }
+      const claim = claims.find((c) => c.metadata.name === n.claim);
+      if (claim?.status?.nodeName && registered.has(claim.status.nodeName)) {
+        n.registeredAt ??= now;
+        if (now - n.registeredAt > 30_000) {
+          this.nominations.delete(p.metadata.uid!);
+          continue;
+        }
+      }
+      sim.place({ ...p, spec: { ...p.spec, nodeName: undefined } } as Pod, slot);
+      nominated.add(p);
+      const dns = dnsOf.get(n.claim);
+      if (dns && p.status?.nominatedNodeName !== dns) await this.nominate(p, dns);
+    }
     pending.sort((a, b) => cpuMemory(b).cpu - cpuMemory(a).cpu);
-    const rest = pending.filter((p) => sim.findNode(p, undefined, true) < 0);
+    const rest = pending.filter((p) => !nominated.has(p) && sim.findNode(p, undefined, true) < 0);
     // Batching, as Karpenter's (1 s idle, 10 s at most): while more pods keep arriving, wait for them.
-    const now = this.mgr.clock.now();
     if (rest.length && rest.length > this.batch.count && now - this.batch.start < 10_000) {
       if (!this.batch.count) this.batch.start = now;
       this.batch.count = rest.length;
@@ -161,6 +215,77 @@ export class Karpenter implements Runnable {
     this.batch = { start: now, count: 0 };
     if (rest.length) await this.provision(rest, claims);
     else if (!pending.length && !inFlight) await this.consolidate(sim, nodes, claims);
+  }
+
+  /**
+   * NodePool status, as Karpenter's counter and readiness controllers keep it
+   * (https://karpenter.sh/docs/concepts/nodepools/): `resources`, the capacity of the pool's
+   * NodeClaims (cpu in cores, memory in Ki, pods, ephemeral-storage, and `nodes`, their count;
+   * a claim still launching counts its instance type's capacity); `conditions`
+   * NodeClassReady (the `nodeClassRef` names an EC2NodeClass that exists), ValidationSucceeded
+   * (the API server validated the spec), and Ready when both hold.
+   */
+  private async syncPools(claims: NodeClaim[]): Promise<void> {
+    const now = rfc3339(this.mgr.clock.now());
+    for (const pool of this.pools.cache.list()) {
+      if (pool.metadata.deletionTimestamp) continue;
+      let cpu = 0;
+      let mem = 0;
+      let pods = 0;
+      let disk = 0;
+      let nodes = 0;
+      for (const c of claims) {
+        if (c.metadata.labels?.[NODEPOOL_LABEL] !== pool.metadata.name || c.metadata.deletionTimestamp) continue;
+        nodes++;
+        const cap = c.status?.capacity;
+        const type = c.spec.requirements.find((r) => r.key === 'node.kubernetes.io/instance-type')?.values?.[0];
+        const info = type ? this.opts.catalog.get(type) : undefined;
+        cpu += cap?.cpu ? resourceAmount('cpu', cap.cpu) : (info?.vcpu ?? 0) * 1000;
+        mem += cap?.memory ? resourceAmount('memory', cap.memory) : (info?.memoryMiB ?? 0) * 1024 * 1024;
+        pods += cap?.pods ? resourceAmount('pods', cap.pods) : (info?.maxPods ?? 0);
+        disk += cap?.['ephemeral-storage'] ? resourceAmount('ephemeral-storage', cap['ephemeral-storage']) : 0;
+      }
+      const resources: Record<string, string> = { cpu: formatCpu(cpu), memory: `${Math.round(mem / 1024)}Ki`, pods: String(pods), 'ephemeral-storage': `${Math.round(disk / 1024)}Ki`, nodes: String(nodes) };
+      const ref = pool.spec.template.spec.nodeClassRef;
+      const classOk = !!ref && !!this.nodeClasses.cache.getByName(ref.name);
+      const old = pool.status?.conditions ?? [];
+      const cond = (type: string, ok: boolean, reason: string, message: string) => {
+        const prev = old.find((x) => x.type === type);
+        const status = ok ? 'True' : 'False';
+        return { type, status, reason, message, lastTransitionTime: prev?.status === status && prev.lastTransitionTime ? prev.lastTransitionTime : now };
+      };
+      const conditions = [
+        cond('NodeClassReady', classOk, classOk ? 'NodeClassReady' : 'NodeClassNotFound', classOk ? '' : `EC2NodeClass ${ref?.name ?? '(none)'} not found`),
+        cond('ValidationSucceeded', true, 'ValidationSucceeded', ''),
+        cond('Ready', classOk, classOk ? 'Ready' : 'NodeClassNotReady', classOk ? '' : 'NodeClassReady=False'),
+      ];
+      const status = { ...pool.status, resources, nodes, conditions };
+      if (JSON.stringify(status) === JSON.stringify(pool.status)) continue;
+      try {
+        await this.mgr.client.updateStatus({ ...pool, metadata: { ...pool.metadata, resourceVersion: undefined }, status } as NodePool);
+      } catch (e) {
+        if ((e as { code?: number }).code !== 404) throw e;
+      }
+    }
+  }
+
+  /** Sets a pending pod's `status.nominatedNodeName` (see `nominations`). */
+  private async nominate(p: Pod, nodeName: string): Promise<void> {
+    try {
+      await this.mgr.client.modify<Pod>(
+        Kinds.Pod,
+        p.metadata.name!,
+        p.metadata.namespace,
+        (cur) => {
+          if (cur.metadata.uid !== p.metadata.uid || cur.spec.nodeName || cur.status?.nominatedNodeName === nodeName) return undefined;
+          (cur.status ??= {}).nominatedNodeName = nodeName;
+          return cur;
+        },
+        { status: true },
+      );
+    } catch (e) {
+      if ((e as { code?: number }).code !== 404) throw e;
+    }
   }
 
   /** The node a launching NodeClaim will register as. */
@@ -244,14 +369,20 @@ export class Karpenter implements Runnable {
       const list = [...groups.values()];
       const limits = this.remainingLimits(pool, claims);
       const lb = await lowerBound(list.map((g) => g.group).filter((g) => offerings.some((_, o) => g.compatible(o))), offerings);
-      const p = plan(list.map((g) => g.group), offerings, { limits, duals: lb.duals });
+      let p = plan(list.map((g) => g.group), offerings, { limits, duals: lb.duals });
+      // Column generation improves on the greedy plan; it knows no limits, so only without them.
+      if (limits.cpu === undefined && limits.memory === undefined) p = (await columnPlan(list.map((g) => g.group), offerings, p, { duals: lb.duals })).plan;
       if (!p.nodes.length) continue;
       const placed = new Set<Pod>();
       const cursor = list.map(() => 0);
       for (const n of p.nodes) {
-        await this.launch(pool, offerings[n.offering]!, poolLabels, n.counts.reduce((a, b) => a + b, 0));
+        const claim = await this.launch(pool, offerings[n.offering]!, poolLabels, n.counts.reduce((a, b) => a + b, 0));
         n.counts.forEach((c, gi) => {
-          for (let k = 0; k < c; k++) placed.add(list[gi]!.pods[cursor[gi]!++]!);
+          for (let k = 0; k < c; k++) {
+            const pod = list[gi]!.pods[cursor[gi]!++]!;
+            placed.add(pod);
+            this.nominations.set(pod.metadata.uid!, { claim: claim.metadata.name! });
+          }
         });
       }
       this.recorder.event(pool, 'Normal', 'Provisioned', `launched ${p.nodes.length} node${p.nodes.length === 1 ? '' : 's'} for ${placed.size} pending pod${placed.size === 1 ? '' : 's'}, $${p.hourlyCost.toFixed(4)}/hour`);
@@ -459,9 +590,20 @@ export class Karpenter implements Runnable {
         const verdict = slots.map((s) => s2.fits(p, s));
         return { key: String(k), cpu: r.cpu, memory: r.memory, count: 1, compatible: (o: number) => verdict[o]! };
       });
-      const pl = plan(groups, offerings);
-      if (pl.nodes.length !== 1 || pl.unplaced.some((u) => u > 0) || pl.hourlyCost >= c.price) continue;
-      const o = offerings[pl.nodes[0]!.offering]!;
+      // The cheapest single offering that holds them all (requests add up on one node).
+      let cpu = 0;
+      let mem = 0;
+      for (const g of groups) {
+        cpu += g.cpu;
+        mem += g.memory;
+      }
+      let best = -1;
+      offerings.forEach((x, k) => {
+        if (x.cpu < cpu || x.memory < mem || x.pods < groups.length || !groups.every((g) => g.compatible(k))) return;
+        if (best < 0 || x.price < offerings[best]!.price) best = k;
+      });
+      if (best < 0 || offerings[best]!.price >= c.price) continue;
+      const o = offerings[best]!;
       await this.launch(c.pool, o, poolLabels, c.pods.length);
       this.recorder.event(c.claim, 'Normal', 'DisruptionLaunching', `replacing ${c.node.metadata.labels?.['node.kubernetes.io/instance-type']} ($${c.price.toFixed(4)}/hour) with ${o.capacityType} ${o.instanceType} ($${o.price.toFixed(4)}/hour)`);
       await this.disrupt(c, c.pods, 'Underutilized', true);

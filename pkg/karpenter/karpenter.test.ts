@@ -9,7 +9,7 @@ import type { Instance } from '../cloud/types.js';
 import { virtualCluster } from '../nodeautoscaler/vcluster.testutil.js';
 import { offeringOf } from './bench.js';
 import { highs, plan, type PodGroup } from './planner.js';
-import { KarpenterKinds, type NodeClaim } from './types.js';
+import { KarpenterKinds, type NodeClaim, type NodePool } from './types.js';
 
 const MIN = 60_000;
 const CORPUS = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/corpus/karpenter/general-purpose.yaml');
@@ -52,6 +52,13 @@ t.test('the corpus NodePool applies unchanged, provisions a cheap mix for pendin
   const claims = (await c.list<NodeClaim>(KarpenterKinds.NodeClaim)).items;
   t.ok(claims.length > 0, `${claims.length} NodeClaims`);
   const nodes = (await c.list<Node>(Kinds.Node)).items;
+  await vc.run(10_000);
+  const pool = await c.get<NodePool>(KarpenterKinds.NodePool, 'general-purpose');
+  t.equal(pool.status?.resources?.nodes, String(nodes.length), 'NodePool status.resources counts its nodes');
+  const vcpus = nodes.reduce((s, n) => s + Number(n.status?.capacity?.cpu ?? 0), 0);
+  t.equal(pool.status?.resources?.cpu, String(vcpus), `status.resources.cpu is the nodes' ${vcpus} vCPUs`);
+  t.equal(pool.status?.conditions?.find((x) => x.type === 'Ready')?.status, 'True', 'NodePool Ready');
+  t.equal(pool.status?.conditions?.find((x) => x.type === 'NodeClassReady')?.status, 'True');
   for (const n of nodes) {
     const l = n.metadata.labels ?? {};
     t.match(l['karpenter.k8s.aws/instance-category'], /^[cmr]$/, `${n.metadata.name} is c, m or r`);
@@ -73,11 +80,11 @@ t.test('the corpus NodePool applies unchanged, provisions a cheap mix for pendin
     const p = plan(groups, [offeringOf(x)]);
     if (!p.unplaced.some((u) => u > 0)) single = Math.min(single, p.hourlyCost);
   }
-  // Not yet so: the pods reach the provisioner in more than one round, and two plans cost more
-  // than one (the planner alone, given all 40, finds $3.03/h against $3.164/h for r5a.2xlarge).
-  t.ok(cost < single, `NodePool mix $${cost.toFixed(4)}/h is cheaper than the best single-type group $${single.toFixed(4)}/h`, {
-    todo: cost < single ? false : 'the provisioner plans the two Deployments in separate rounds',
-  });
+  // The 40 pods reach the provisioner in one batch and are planned together; the nominations
+  // keep the scheduler to the planned packing, so no second round adds nodes.
+  t.ok(cost < single, `NodePool mix $${cost.toFixed(4)}/h is cheaper than the best single-type group $${single.toFixed(4)}/h`);
+  const pods = (await c.list<Pod>(Kinds.Pod)).items;
+  t.ok(pods.some((p) => p.status?.nominatedNodeName), 'pods were nominated to the nodes planned for them');
   t.ok(cost < single * 1.15, `NodePool mix $${cost.toFixed(4)}/h within 15 % of the best single-type group`);
 
   // Scale down: consolidation removes or replaces the emptied nodes.

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { catalog } from '../cloud/catalog.js';
 import { benchPods, benchTypes, offeringOf, runProvisionerBench } from './bench.js';
-import { lowerBound, optimal, plan, type PodGroup } from './planner.js';
+import { columnPlan, fitBound, lowerBound, optimal, plan, type PodGroup } from './planner.js';
 import { parseKarpenterDuration, requirementsMatch } from './types.js';
 
 const GiB = 1024 ** 3;
@@ -41,18 +41,40 @@ t.test('constraints and limits: incompatible offerings are never used; limits ca
   t.ok(capped.unplaced[0]! > 0, 'the rest stay pending');
 });
 
-// The issue's target is 1.02 × the optimum; the greedy planner does not reach it on every
-// instance (this one: 1.12), so this checks the gap stays bounded, and the gap is reported.
-t.test('small instances: within 15 % of the MILP optimum', async (t) => {
-  const groups: PodGroup[] = [
-    { key: 'a', cpu: 1500, memory: 3 * GiB, count: 7, compatible: () => true },
-    { key: 'b', cpu: 250, memory: 6 * GiB, count: 5, compatible: () => true },
-  ];
+// The issue's target: within 1.02 × the optimum where the MILP proves one (small instances over
+// 40 types; seed 6 is one where column generation improves on the greedy plan, 1.758 → 1.634).
+t.test('small instances: within 2 % of the proven MILP optimum', async (t) => {
   const few = benchTypes(cat, 40).types.map((x) => offeringOf(x));
-  const p = plan(groups, few);
-  const opt = await optimal(groups, few, p.hourlyCost, 20);
-  t.ok(opt.proven, `optimum proven (${opt.status})`);
-  t.ok(p.hourlyCost <= opt.cost * 1.15 + 1e-9, `plan $${p.hourlyCost.toFixed(4)} vs optimum $${opt.cost.toFixed(4)}`);
+  const cases: [string, PodGroup[]][] = [
+    ['two shapes', [
+      { key: 'a', cpu: 1500, memory: 3 * GiB, count: 7, compatible: () => true },
+      { key: 'b', cpu: 250, memory: 6 * GiB, count: 5, compatible: () => true },
+    ]],
+    ['24 pods, seed 3', benchPods(24, 3)],
+    ['24 pods, seed 6', benchPods(24, 6)],
+  ];
+  for (const [name, groups] of cases) {
+    const lb = await lowerBound(groups, few);
+    const greedy = plan(groups, few, { duals: lb.duals });
+    const { plan: p } = await columnPlan(groups, few, greedy, { duals: lb.duals });
+    t.ok(p.hourlyCost <= greedy.hourlyCost + 1e-9, `${name}: column generation never does worse than the greedy plan`);
+    const opt = await optimal(groups, few, p.hourlyCost, 60);
+    t.ok(opt.proven, `${name}: optimum proven (${opt.status})`);
+    t.ok(p.hourlyCost <= opt.cost * 1.02 + 1e-9, `${name}: plan $${p.hourlyCost.toFixed(4)} vs optimum $${opt.cost.toFixed(4)}`);
+  }
+});
+
+t.test('the fit-aware LP bound: never above a plan, never below the aggregate bound', async (t) => {
+  const types = benchTypes(cat, 400).types.map((x) => offeringOf(x));
+  const groups = benchPods(3000, 4);
+  const agg = await lowerBound(groups, types);
+  const fit = await fitBound(groups, types);
+  const p = plan(groups, types, { duals: agg.duals });
+  t.ok(fit.cost >= agg.cost - 1e-6, `fit-aware $${fit.cost.toFixed(2)} ≥ aggregate $${agg.cost.toFixed(2)}`);
+  t.ok(p.hourlyCost >= fit.cost - 1e-6, `plan $${p.hourlyCost.toFixed(2)} ≥ fit-aware bound`);
+  t.ok(p.hourlyCost <= fit.cost * 1.05, `plan within 5 % of the fit-aware bound (${(p.hourlyCost / fit.cost).toFixed(4)})`);
+  // Every pod's share lands on offerings it fits on.
+  for (const [o, a] of fit.assign) a.forEach((n, g) => n > 1e-9 && t.ok(types[o]!.cpu >= groups[g]!.cpu && types[o]!.memory >= groups[g]!.memory, 'fits') );
 });
 
 t.test('the benchmark reports the issue\'s keys', async (t) => {

@@ -8,9 +8,15 @@
  * MicroTime (RFC 3339 with microseconds).
  *
  * ```
- *  candidate ──(lease free or expired: acquire)──▶ leader ──(no renewal within renewDeadline)──▶ stopped
- *      ▲  └─(held by another, not expired: wait retryPeriod)─┘
+ *  candidate ──(lease free or expired: acquire)──▶ leader ──(no renewal within renewDeadline,
+ *      ▲  └─(held by another, not expired: wait retryPeriod)─┘      or another holder took it)──┐
+ *      └──────────────(runTerms: the term has stopped; campaign again)──────────────────────┘
  * ```
+ *
+ * kube-controller-manager and kube-scheduler exit when they lose their Lease (klog.Fatalf in
+ * OnStoppedLeading) and rely on a supervisor to restart them as candidates. A berth server may
+ * host the API server in the same process, so `runTerms` stops only the leader's work (the
+ * "term") and campaigns again, keeping everything else running.
  */
 import { isAlreadyExists, isConflict, isNotFound } from '../api/errors.js';
 import { clone } from '../api/meta.js';
@@ -42,15 +48,6 @@ interface LeaseSpec {
   acquireTime?: string;
   renewTime?: string;
   leaseTransitions?: number;
-}
-
-/** Thrown by `Manager.start` when this process loses leadership. */
-export class LeaderElectionLostError extends Error {
-  readonly code = 'LeaderElectionLost';
-  constructor(name: string) {
-    super(`leader election lost: lease ${name}`);
-    this.name = 'LeaderElectionLostError';
-  }
 }
 
 /** One candidate for a Lease. */
@@ -184,6 +181,41 @@ export class LeaderElector {
       this.lease = await this.client.update(next);
     } catch (e) {
       if (!isConflict(e) && !isNotFound(e)) throw e;
+    }
+  }
+
+  /**
+   * Leads repeatedly until `signal` aborts: campaigns, runs `term(leading)` while it holds the
+   * Lease, and when leadership is lost waits for the term to settle (every piece of leader-only
+   * work has stopped, so two terms never overlap in one process) and campaigns again. `term` must
+   * resolve once `leading` aborts. If a term fails while leading, leadership is given up (the Lease
+   * released) and the returned promise rejects with the term's error; it resolves when `signal`
+   * aborts.
+   */
+  async runTerms(signal: AbortSignal, term: (leading: AbortSignal) => Promise<void>): Promise<void> {
+    let terms = 0;
+    while (!signal.aborted) {
+      const giveUp = new AbortController();
+      const stop = (): void => giveUp.abort();
+      signal.addEventListener('abort', stop, { once: true });
+      let running: Promise<void> | undefined;
+      let failure: { err: unknown } | undefined;
+      const lost = await this.run(giveUp.signal, (leading) => {
+        terms++;
+        running = term(leading).catch((err: unknown) => {
+          if (leading.aborted) {
+            this.log?.warn({ err: (err as Error).message }, 'leader term failed while stopping');
+            return;
+          }
+          failure = { err };
+          giveUp.abort();
+        });
+      });
+      signal.removeEventListener('abort', stop);
+      await running;
+      if (failure) throw failure.err;
+      if (!lost) return;
+      this.log?.warn({ lease: `${this.namespace}/${this.opts.name}`, identity: this.identity, terms }, 'leader work stopped; campaigning again');
     }
   }
 

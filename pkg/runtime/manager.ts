@@ -15,7 +15,7 @@ import { EventRecorder } from './events.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { WorkQueue } from './workqueue.js';
-import { LeaderElectionLostError, LeaderElector, type LeaderElectionOptions } from './leaderelection.js';
+import { LeaderElector, type LeaderElectionOptions } from './leaderelection.js';
 
 /** Every long-running part: runs until `signal` aborts, then resolves. */
 export interface Runnable {
@@ -25,6 +25,12 @@ export interface Runnable {
    * controller-runtime's `NeedLeaderElection`). Informers always run.
    */
   readonly needLeaderElection?: boolean;
+  /**
+   * Runs until `signal` aborts. With leader election on, a runnable that needs it is started once
+   * per term of leadership: after it lost the Lease and its previous `start` resolved, the manager
+   * calls `start` again when it leads again, so such a runnable must be restartable (a Controller
+   * is: it reopens its queue and resyncs every key of its primary informer).
+   */
   start(signal: AbortSignal): Promise<void>;
 }
 
@@ -58,6 +64,8 @@ export interface ManagerOptions {
   /**
    * Run the runnables only while this manager holds a Lease (leader election, for controllers
    * run as several replicas). Informers run regardless, so a new leader starts with warm caches.
+   * Losing the Lease stops the runnables and campaigns again (LeaderElector.runTerms); the
+   * manager keeps running.
    */
   leaderElection?: LeaderElectionOptions;
 }
@@ -75,6 +83,8 @@ export class Manager {
   private started = false;
   private startSignal: AbortSignal | undefined;
   private readonly running: Promise<void>[] = [];
+  /** The leader-only runnables of the current term of leadership. */
+  private termRuns: Promise<void>[] = [];
   /** The leader elector, when leader election is on. */
   readonly elector: LeaderElector | undefined;
   /** Aborts when leadership ends; set while leading. */
@@ -113,7 +123,7 @@ export class Manager {
     this.runnables.push(r);
     if (!this.started) return;
     if (this.elector && r.needLeaderElection !== false) {
-      if (this.leaderSignal && !this.leaderSignal.aborted) this.running.push(this.run(r, this.leaderSignal));
+      if (this.leaderSignal && !this.leaderSignal.aborted) this.termRuns.push(this.run(r, this.leaderSignal));
     } else this.running.push(this.run(r, this.startSignal!));
   }
 
@@ -122,7 +132,10 @@ export class Manager {
     await Promise.all([...this.informers.values()].map((i) => i.waitForSync(signal)));
   }
 
-  /** Runs everything until `signal` aborts; resolves when all have stopped. */
+  /**
+   * Runs everything until `signal` aborts; resolves when all have stopped. With leader election,
+   * leader-only runnables run in terms (see `Runnable.start`); losing the Lease does not end this.
+   */
   async start(signal: AbortSignal): Promise<void> {
     if (this.started) throw new Error('manager already started');
     this.started = true;
@@ -144,18 +157,28 @@ export class Manager {
       await Promise.allSettled(this.running);
       return;
     }
-    // Leader election: runnables that need it start once the Lease is held, and stop if it is lost.
+    // Leader election: runnables that need it start once the Lease is held, stop if it is lost,
+    // and start again in the next term; informers and the other runnables keep running.
     for (const r of this.runnables) if (r.needLeaderElection === false) this.running.push(this.run(r, signal));
-    const lost = await this.elector.run(signal, (leading) => {
-      this.leaderSignal = leading;
-      for (const r of this.runnables) if (r.needLeaderElection !== false) this.running.push(this.run(r, leading));
-    });
-    if (lost) {
-      // Leadership is gone: the controllers have stopped; the informers stop with the caller's signal.
-      this.leaderSignal = undefined;
-      throw new LeaderElectionLostError(this.elector.opts.name);
+    try {
+      await this.elector.runTerms(signal, async (leading) => {
+        // One abort listener per runnable started in this term (and per worker pool), a set
+        // bounded by the runnables: see the listener count test in leaderelection.test.ts.
+        setMaxListeners(0, leading);
+        this.leaderSignal = leading;
+        this.termRuns = this.runnables.filter((r) => r.needLeaderElection !== false).map((r) => this.run(r, leading));
+        await new Promise<void>((resolve) => {
+          if (leading.aborted) resolve();
+          else leading.addEventListener('abort', () => resolve(), { once: true });
+        });
+        // The term ends once every leader-only runnable has returned.
+        await Promise.allSettled(this.termRuns);
+        this.termRuns = [];
+        this.leaderSignal = undefined;
+      });
+    } finally {
+      await Promise.allSettled(this.running);
     }
-    await Promise.allSettled(this.running);
   }
 
   private async run(r: Runnable, signal: AbortSignal): Promise<void> {
@@ -216,8 +239,8 @@ export class ControllerBuilder {
   }
 
   complete(reconciler: Reconciler): Controller {
-    const c = new Controller(this.mgr, this.name || this.forRef.kind.toLowerCase(), reconciler, this.workers);
     const primary = this.mgr.informer(this.forRef, this.forOpts);
+    const c = new Controller(this.mgr, this.name || this.forRef.kind.toLowerCase(), reconciler, this.workers, primary);
     primary.on({ add: (o) => c.enqueue(objectKeyOf(o)), update: (_, o) => c.enqueue(objectKeyOf(o)), delete: (o) => c.enqueue(objectKeyOf(o)) });
     for (const w of this.secondary) {
       const inf = this.mgr.informer(w.ref, w.opts ?? {});
@@ -243,7 +266,12 @@ export function controllerFor(mgr: Manager, ref: KindRef, opts?: InformerOptions
   return new ControllerBuilder(mgr, ref, opts);
 }
 
-/** A running controller: a work queue and workers calling the reconciler. */
+/**
+ * A running controller: a work queue and workers calling the reconciler. Restartable: each
+ * `start` reopens the queue and queues every object of the primary informer, as
+ * controller-runtime's Kind source replays the cache to a newly started controller; so a leader
+ * that lost its Lease and leads again looks at everything afresh (level-based).
+ */
 export class Controller implements Runnable {
   readonly queue: WorkQueue;
 
@@ -252,6 +280,8 @@ export class Controller implements Runnable {
     readonly name: string,
     private readonly reconciler: Reconciler,
     private readonly workers: number,
+    /** The informer of the reconciled kind, replayed into the queue on every start. */
+    private readonly primary?: Informer,
   ) {
     this.queue = new WorkQueue(mgr.clock);
   }
@@ -268,11 +298,19 @@ export class Controller implements Runnable {
       recorder: this.mgr.recorder(`${this.name}-controller`),
       signal,
     };
+    if (signal.aborted) return;
+    this.queue.reopen();
     signal.addEventListener('abort', () => this.queue.shutdown(), { once: true });
+    for (const o of this.primary?.cache.list() ?? []) this.enqueue(objectKeyOf(o));
     const worker = async (): Promise<void> => {
       for (;;) {
         const key = await this.queue.get();
         if (key === undefined) return;
+        if (signal.aborted) {
+          // Stopped (leadership lost): leave the rest of the queue; the next start resyncs.
+          this.queue.done(key);
+          return;
+        }
         try {
           const res = await this.reconciler.reconcile(ctx, key);
           if (res?.requeueAfter !== undefined) {

@@ -6,6 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { addFinalizer, controllerFor, createOrUpdate, hasFinalizer, Kinds, removeFinalizer, setControllerReference, VirtualClock, WorkQueue, type KubeObject } from '../index.js';
+import { TokenBucket } from './workqueue.js';
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 import { settleMicrotasks } from '../clock/clock.js';
@@ -72,6 +73,36 @@ t.test('WorkQueue: one entry per key, re-processing of keys added while in fligh
   t.equal(await readyAfter(), 300);
   q.shutdown();
   t.equal(await q.get(), undefined, 'get returns undefined once shut down');
+});
+
+t.test('WorkQueue: rate-limited re-adds also wait for the overall token bucket (10/s, burst 100); plain adds do not', async (t) => {
+  const clock = new VirtualClock();
+  const q = new WorkQueue(clock);
+  // 100 different keys fail at once: the burst covers them, each waits only its own 5 ms.
+  for (let i = 0; i < 100; i++) q.addRateLimited(`k${i}`);
+  await clock.advance(5);
+  t.equal(q.length, 100, 'the first 100 rate-limited adds are due after their 5 ms back-off');
+  // The bucket is empty now: the next ones come at 10 a second (100 ms apart), whatever their back-off.
+  q.addRateLimited('x1');
+  q.addRateLimited('x2');
+  await clock.advance(94);
+  t.equal(q.length, 100, 'nothing more before the bucket refills');
+  await clock.advance(1);
+  t.equal(q.length, 101, 'x1 after 100 ms less the 5 ms the bucket refilled meanwhile');
+  await clock.advance(99);
+  t.equal(q.length, 101);
+  await clock.advance(1);
+  t.equal(q.length, 102, 'x2 a tenth of a second later');
+  // Plain adds are never held back.
+  q.add('plain');
+  t.equal(q.length, 103);
+  q.shutdown();
+
+  // The bucket alone, as x/time/rate reserves: burst, then one token per 1/qps, refilling to burst.
+  const b = new TokenBucket(10, 2);
+  t.same([b.reserve(0), b.reserve(0), b.reserve(0), b.reserve(0)], [0, 0, 100, 200]);
+  t.equal(b.reserve(10_000), 0, 'refilled after a quiet spell');
+  t.equal(new TokenBucket(Infinity, 1).reserve(0) + new TokenBucket(Infinity, 1).reserve(0), 0, 'Infinity turns it off');
 });
 
 t.test('a controller retries a failing reconcile with back-off, and requeues after the delay it asks for', async (t) => {

@@ -16,13 +16,13 @@ export { ClusterState, Session, type NodeClass, type Topology } from './framewor
 export { PodClass, PodClassTable, HOSTNAME_LABEL, type AffinityTerm, type HostPort } from './framework/pod-class.js';
 export { Framework, CompiledPod, SchedulerConfigError } from './framework/framework.js';
 export { schedulePod, scheduleCompiled, scoreNodes, fitErrorMessage, NO_NODES_AVAILABLE, type ScheduleResult, type ScheduleOptions, type NodeRejection, type ScoreTable } from './framework/cycle.js';
-export { placeBatch, packingOrder, preferenceOrder, maxFit, type BatchItem, type BatchSink, type BatchOutcome } from './framework/batch.js';
-export { CapacityIndex } from './framework/capacity-index.js';
+export { placeBatch, packingOrder, preferenceOrder, maxFit, laterGroups, leastResidue, type BatchItem, type BatchSink, type BatchOutcome, type LaterGroups } from './framework/batch.js';
+export { CapacityIndex, type SearchMemo } from './framework/capacity-index.js';
 export { podRequests, nonZeroRequests, type ResourceAmounts } from './framework/resources.js';
 export { toleratesTaint, tolerationsTolerateTaint, effectiveTaints, NOT_READY_TAINT, UNSCHEDULABLE_TAINT } from './framework/taints.js';
 export { defaultNormalizeScore } from './framework/normalize.js';
 export { SchedulerCache } from './cache/cache.js';
-export { findPreemption, type PreemptionOutcome } from './preemption.js';
+export { findPreemption, splitByBudgetViolation, type PreemptionOutcome, type DisruptionBudget } from './preemption.js';
 export { EXPLAIN_ANNOTATION, explanationOf, encodeExplanation, decodeExplanation, ExplanationError, type Explanation, type ExplainedNode } from './explain.js';
 
 export { inTreeRegistry, defaultProfile, kubeSchedulerProfile, DEFAULT_SCHEDULER_NAME } from './plugins/registry.js';
@@ -46,5 +46,6 @@ export { NodePorts } from './plugins/node-ports.js';
 export { TaintToleration, findUntoleratedTaint } from './plugins/taint-toleration.js';
 export { NodeAffinity, requiredNodeAffinity, compileNodeSelectorTerm, type NodeMatcher } from './plugins/node-affinity.js';
 export { InterPodAffinity, type InterPodAffinityArgs } from './plugins/inter-pod-affinity.js';
-export { PodTopologySpread } from './plugins/pod-topology-spread.js';
+export { PodTopologySpread, SYSTEM_DEFAULT_CONSTRAINTS, defaultSelector, type PodTopologySpreadArgs, type SelectingObject } from './plugins/pod-topology-spread.js';
+export { ImageLocality, normalizedImageName, imageScore, type ContainerImage } from './plugins/image-locality.js';
 export type { QueueOptions } from './queue/scheduling-queue.js';

@@ -9,14 +9,23 @@
  * 2. Candidates are the nodes whose rejection could be resolved (`Unschedulable`, not
  *    `UnschedulableAndUnresolvable`). On each, every pod of lower priority is taken off; if the
  *    pod still does not fit, the node is no candidate. Otherwise the victims are put back one by
- *    one, most important first (higher priority, then earlier start), and each that can stay
- *    without the pod losing its fit is reprieved.
- * 3. Among candidates the node is picked by, in order: the lowest highest-victim priority, the
- *    lowest sum of victim priorities, the fewest victims, the latest start among the highest-
- *    priority victims, then name order (`pickOneNodeForPreemption`).
+ *    one and each that can stay without the pod losing its fit is reprieved: first the pods whose
+ *    eviction would violate a PodDisruptionBudget, then the others, each list most important first
+ *    (higher priority, then earlier start) (`selectVictimsOnNode`). A victim of the first list
+ *    that cannot be reprieved counts as a PDB violation.
+ * 3. Among candidates the node is picked by, in order: the fewest PDB violations, the lowest
+ *    highest-victim priority, the lowest sum of victim priorities, the fewest victims, the latest
+ *    start among the highest-priority victims, then name order (`pickOneNodeForPreemption`).
  *
- * PodDisruptionBudgets are not consulted (berth has no disruption controller to honour them).
+ * Which pods' eviction violates a budget (`filterPodsWithPDBViolation`): in the order above, each
+ * pod with labels takes one from the `status.disruptionsAllowed` of every budget in its namespace
+ * whose selector (a nil or empty one matches nothing) matches it and that does not already list it
+ * in `status.disruptedPods`; a pod that drives any such budget below zero violates it. As in
+ * kube-scheduler, a budget only orders the choice: preemption still evicts when every candidate
+ * violates one (the eviction is a deletion, not a call to the Eviction API).
  */
+import { selectorFromLabelSelector, type Selector } from '../api/labels.js';
+import type { LabelSelector } from '../api/types.js';
 import { parseTime } from '../clock/clock.js';
 import type { CachedPod, SchedulerCache } from './cache/cache.js';
 import { byCodeUnit, type NodeRejection } from './framework/cycle.js';
@@ -35,12 +44,54 @@ export interface PreemptionOutcome {
 
 const MAX_INT32_PLUS_1 = 2 ** 31;
 
+/** What preemption reads of a `policy/v1 PodDisruptionBudget`. */
+export interface DisruptionBudget {
+  metadata: { namespace?: string; name?: string };
+  spec?: { selector?: LabelSelector | null };
+  status?: { disruptionsAllowed?: number; disruptedPods?: Record<string, string> };
+}
+
+/**
+ * Splits `pods` (most important first) into those whose eviction would violate one of `budgets`
+ * and the others, as kube-scheduler's `filterPodsWithPDBViolation` (see the file comment). A budget
+ * with a malformed selector is skipped.
+ */
+export function splitByBudgetViolation<T extends { pod: { metadata: { name?: string; namespace?: string; labels?: Record<string, string> } } }>(pods: readonly T[], budgets: readonly DisruptionBudget[]): { violating: T[]; nonViolating: T[] } {
+  const allowed = budgets.map((b) => b.status?.disruptionsAllowed ?? 0);
+  const selectors = budgets.map((b): Selector | undefined => {
+    try {
+      return selectorFromLabelSelector(b.spec?.selector ?? undefined);
+    } catch {
+      return undefined;
+    }
+  });
+  const violating: T[] = [];
+  const nonViolating: T[] = [];
+  for (const p of pods) {
+    const meta = p.pod.metadata;
+    let violated = false;
+    if (meta.labels && Object.keys(meta.labels).length > 0) {
+      for (let b = 0; b < budgets.length; b++) {
+        const budget = budgets[b]!;
+        const sel = selectors[b];
+        if ((budget.metadata.namespace ?? 'default') !== (meta.namespace ?? 'default')) continue;
+        if (!sel || sel.empty || !budget.spec?.selector || !sel.matches(meta.labels)) continue;
+        if (meta.name !== undefined && budget.status?.disruptedPods?.[meta.name] !== undefined) continue;
+        allowed[b]--;
+        if (allowed[b]! < 0) violated = true;
+      }
+    }
+    (violated ? violating : nonViolating).push(p);
+  }
+  return { violating, nonViolating };
+}
+
 /**
  * Finds where `cp`'s pod could go by preempting (see the file comment), simulating evictions in the
  * cluster state (the session's watchers follow, so inter-pod rules are re-checked). Leaves the
  * cluster as it found it.
  */
-export function findPreemption(cp: CompiledPod, cache: SchedulerCache, rejected: readonly NodeRejection[], nominatedNodeName: string | undefined, now: number): PreemptionOutcome {
+export function findPreemption(cp: CompiledPod, cache: SchedulerCache, rejected: readonly NodeRejection[], nominatedNodeName: string | undefined, now: number, budgets: readonly DisruptionBudget[] = []): PreemptionOutcome {
   const pod = cp.pod;
   const cluster = cache.cluster;
   if (pod.preemptionPolicy === 'Never') return {};
@@ -63,6 +114,8 @@ export function findPreemption(cp: CompiledPod, cache: SchedulerCache, rejected:
     node: string;
     rank: number;
     victims: CachedPod[];
+    /** Victims whose eviction violates a PodDisruptionBudget. */
+    violations: number;
     highest: number;
     sum: number;
     latestStart: number;
@@ -93,13 +146,18 @@ export function findPreemption(cp: CompiledPod, cache: SchedulerCache, rejected:
     // Most important first: higher priority, then the one that started earlier.
     potential.sort((a, b) => b.cls.priority - a.cls.priority || startOf(a, now) - startOf(b, now));
     const victims: CachedPod[] = [];
-    for (const v of potential) {
+    /** Puts v back; false (and v a victim) if the pod then no longer fits. */
+    const reprieve = (v: CachedPod): boolean => {
       cluster.addPods(v.cls, i, 1);
-      if (!cp.fits(i)) {
-        cluster.removePods(v.cls, i, 1);
-        victims.push(v);
-      }
-    }
+      if (cp.fits(i)) return true;
+      cluster.removePods(v.cls, i, 1);
+      victims.push(v);
+      return false;
+    };
+    const { violating, nonViolating } = splitByBudgetViolation(potential, budgets);
+    let violations = 0;
+    for (const v of violating) if (!reprieve(v)) violations++;
+    for (const v of nonViolating) reprieve(v);
     for (const v of victims) cluster.addPods(v.cls, i, 1);
     if (victims.length === 0) {
       // It fits without evicting anyone: nothing to preempt here (the node changed since filtering).
@@ -111,13 +169,14 @@ export function findPreemption(cp: CompiledPod, cache: SchedulerCache, rejected:
       node: name,
       rank: cluster.rank[i]!,
       victims,
+      violations,
       highest,
       sum: victims.reduce((s, v) => s + v.cls.priority + MAX_INT32_PLUS_1, 0),
       latestStart: Math.min(...victims.filter((v) => v.cls.priority === highest).map((v) => startOf(v, now))),
     });
   }
   if (candidates.length === 0) return { message: message() };
-  candidates.sort((a, b) => a.highest - b.highest || a.sum - b.sum || a.victims.length - b.victims.length || b.latestStart - a.latestStart || a.rank - b.rank);
+  candidates.sort((a, b) => a.violations - b.violations || a.highest - b.highest || a.sum - b.sum || a.victims.length - b.victims.length || b.latestStart - a.latestStart || a.rank - b.rank);
   const best = candidates[0]!;
   return { node: best.node, victims: best.victims };
 }

@@ -21,7 +21,7 @@
  * failed bind forgets the assumed pod and retries it.
  */
 import { isNotFound } from '../api/errors.js';
-import { deepEqual, getCondition, objectKeyOf, setCondition } from '../api/meta.js';
+import { controllerRef, deepEqual, getCondition, objectKeyOf, setCondition } from '../api/meta.js';
 import type { KubeObject, Node, Pod } from '../api/types.js';
 import { rfc3339, type Clock } from '../clock/clock.js';
 import { Kinds, type Client } from '../client/client.js';
@@ -38,7 +38,8 @@ import type { PodClass } from './framework/pod-class.js';
 import { effectiveTaints } from './framework/taints.js';
 import { encodeExplanation, explanationOf, EXPLAIN_ANNOTATION } from './explain.js';
 import { DEFAULT_SCHEDULER_NAME, defaultProfile, inTreeRegistry } from './plugins/registry.js';
-import { findPreemption } from './preemption.js';
+import { defaultSelector, type SelectingObject } from './plugins/pod-topology-spread.js';
+import { findPreemption, type DisruptionBudget } from './preemption.js';
 import { SchedulingQueue, type QueuedPodInfo } from './queue/scheduling-queue.js';
 import type { SchedulerOptions, SchedulerStats, SchedulingAttempt } from './types.js';
 
@@ -62,6 +63,8 @@ export class Scheduler implements Runnable {
   private readonly queue: SchedulingQueue;
   private readonly pods: Informer<Pod>;
   private readonly nodes: Informer<Node>;
+  /** PodDisruptionBudgets, which preemption prefers not to violate. */
+  private readonly budgets: Informer<DisruptionBudget & KubeObject>;
   private readonly attempts = new Map<string, SchedulingAttempt>();
   private readonly explainCapacity: number;
   private readonly batchThreshold: number;
@@ -95,8 +98,20 @@ export class Scheduler implements Runnable {
 
     this.nodes = mgr.informer<Node>(Kinds.Node);
     this.pods = mgr.informer<Pod>(Kinds.Pod);
+    this.budgets = mgr.informer<DisruptionBudget & KubeObject>(Kinds.PodDisruptionBudget);
     const namespaces = mgr.informer<KubeObject>(Kinds.Namespace);
     const cluster = this.cache.cluster;
+    // PodTopologySpread's default constraints select by the pods' owners (defaultSelector): the
+    // informers are only needed when a profile applies them.
+    if ([...this.frameworks.values()].some((fw) => fw.readsOwners)) {
+      const services = mgr.informer<SelectingObject & KubeObject>(Kinds.Service);
+      const owners = new Map<string, Informer<SelectingObject & KubeObject>>([Kinds.ReplicaSet, Kinds.StatefulSet].map((k) => [`${k.apiVersion}/${k.kind}`, mgr.informer<SelectingObject & KubeObject>(k)]));
+      cluster.ownerSelector = (pod) => {
+        const ref = controllerRef(pod);
+        const owner = ref ? owners.get(`${ref.apiVersion}/${ref.kind}`)?.cache.getByName(ref.name, pod.metadata.namespace ?? 'default') : undefined;
+        return defaultSelector(pod, services.cache.list(), owner);
+      };
+    }
     namespaces.on({
       add: (ns) => void cluster.namespaceLabels.set(ns.metadata.name!, ns.metadata.labels ?? {}),
       update: (_old, ns) => void cluster.namespaceLabels.set(ns.metadata.name!, ns.metadata.labels ?? {}),
@@ -248,7 +263,7 @@ export class Scheduler implements Runnable {
     }
     let preemption: { node?: string; victims?: { key: string; pod: Pod }[]; message?: string } = {};
     if (result.failure?.reason === 'Unschedulable' && cp && fw.preemption) {
-      preemption = findPreemption(cp, this.cache, result.rejected, pod.status?.nominatedNodeName, this.clock.now());
+      preemption = findPreemption(cp, this.cache, result.rejected, pod.status?.nominatedNodeName, this.clock.now(), this.budgets.cache.list());
     }
     release();
     cluster.endSession();

@@ -5,7 +5,7 @@
  * On a terminal a progress bar is drawn on stderr (never on stdout).
  */
 import { CliError } from '../cli/errors.js';
-import { money } from '../cli/cost.js';
+import { money, renderFargateCost, renderLambdaCost } from '../cli/cost.js';
 import { checkOutput } from '../cli/get.js';
 import { readManifests } from '../cli/manifest.js';
 import { GET_TABS, TabWriter } from '../cli/tabwriter.js';
@@ -14,6 +14,7 @@ import type { CostLine } from '../cloud/index.js';
 import { DurationError, formatDuration, parseDuration } from './duration.js';
 import { runSimulation, purchaseOptionRows, type SimulationSummary } from './engine.js';
 import { readEvents } from './events.js';
+import type { LoadSummary } from './load.js';
 
 export interface SimulateOptions {
   /** Manifest files, directories or `-`, applied at time zero in order. */
@@ -128,6 +129,35 @@ export function renderSummary(s: SimulationSummary, wallSeconds?: number): strin
     out += `\n${table(
       ['HOUR', 'TIME', 'NODES', 'PODS', 'PENDING', 'COST'],
       s.timeline.map((r) => [String(r.hour), r.time, String(r.nodes), String(r.pods), String(r.pendingPods), money(r.costUSD)]),
+    )}`;
+  }
+  if (s.load?.length) out += renderLoad(s.load);
+  if (s.invocations?.length) {
+    out += `\n${table(
+      ['FUNCTION', 'INVOCATIONS', 'SUCCEEDED', 'ERRORS', 'THROTTLED', 'COLD-STARTS', 'BILLED-P50', 'BILLED-P99'],
+      s.invocations.map((f) => [f.function, String(f.invocations), String(f.succeeded), String(f.functionErrors), String(f.throttled), String(f.coldStarts), ms(f.billedDurationMs.p50), ms(f.billedDurationMs.p99)]),
+    )}`;
+  }
+  if (c.lambda && c.lambda.requests > 0) out += renderLambdaCost(c.lambda);
+  if (c.fargate && c.fargate.pods > 0) out += renderFargateCost(c.fargate);
+  return out;
+}
+
+const ms = (x: number | null): string => (x === null ? '-' : `${x}ms`);
+
+/** The `load` section: totals per target group, then its targets over time (change points). */
+function renderLoad(loads: LoadSummary[]): string {
+  let out = `
+${table(
+    ['TARGET-GROUP', 'REQUESTS', 'SERVED', 'TARGET-ERRORS', 'NO-TARGET-503', 'P50', 'P90', 'P99', 'PEAK-HEALTHY'],
+    loads.map((l) => [`${l.namespace}/${l.targetGroup}`, String(l.requests), String(l.served), String(l.targetErrors), String(l.noTargets), ms(l.latencyMs.p50), ms(l.latencyMs.p90), ms(l.latencyMs.p99), String(l.peakHealthy)]),
+  )}`;
+  for (const l of loads) {
+    out += `
+Targets of ${l.namespace}/${l.targetGroup} over time:
+${table(
+      ['AT', 'TARGETS', 'HEALTHY'],
+      l.targets.map((x) => [x.at, String(x.targets), String(x.healthy)]),
     )}`;
   }
   return out;

@@ -35,7 +35,13 @@ import { MemoryBackend } from '../storage/memory/memory.js';
 import { applyDocs } from './apply.js';
 import { simulatedAccount, type CostReport, type SimulatedAccount } from './cloud.js';
 import { formatDuration } from './duration.js';
-import { describeEvent, EventsFileError, type SimEvent } from './events.js';
+import { describeEvent, describeProfile, EventsFileError, LOAD_TARGET_KINDS, type LoadEvent, type SimEvent } from './events.js';
+import { FunctionLoad, functionLoadSummary, LoadRecorder, type FunctionLoadSummary, type LoadSummary } from './load.js';
+import type { AwsHandle } from '../aws/index.js';
+import { lambdaCostReport, type LambdaCostReport } from '../aws/lambda/cost.js';
+import { fargateCostFromApi, type FargateCostReport } from '../eks/cost.js';
+import type { FargateScheduler } from '../eks/fargate-controller.js';
+import type { ElbHandle, LoadBalancer, Service } from '../elb/index.js';
 import { Observer, round, type DurationStats } from './observer.js';
 import { ActivityBackend, quiescence } from './quiescence.js';
 
@@ -127,8 +133,15 @@ export interface SimulationSummary {
   /** Time zero and the end, RFC 3339 (virtual). */
   start: string;
   end: string;
-  /** The bill for the whole run (`berth cost -o json`'s shape). */
-  cost: CostReport;
+  /**
+   * The bill for the whole run (`berth cost -o json`'s shape): EC2 in the totals, and Lambda's
+   * requests and GB-seconds under `lambda` (pkg/aws/lambda/billing.ts: $0.20 per 1M requests,
+   * $0.0000166667 per GB-second of billed duration; no free tier) when the aws component runs;
+   * Fargate's runs under `fargate` (`GET /billing/v1/fargate`'s shape: EKS Fargate-profile pods and
+   * ECS tasks on FARGATE / FARGATE_SPOT that started in the run, per second with a one-minute
+   * minimum, On-Demand and Spot apart; not in the EC2 totals).
+   */
+  cost: CostReport & { lambda?: LambdaCostReport; fargate?: FargateCostReport };
   /** Running instance time, hours. */
   instanceHours: number;
   /** Node objects: the most at once, the time-weighted average over the run, and at the end. */
@@ -150,6 +163,10 @@ export interface SimulationSummary {
   instanceFailures: number;
   events: EventOutcome[];
   timeline: TimelineRow[];
+  /** What `load` events did, per target group (load.ts); empty without them. */
+  load: LoadSummary[];
+  /** What `load` events on Lambda functions did, per function (load.ts); empty without them. */
+  invocations: FunctionLoadSummary[];
 }
 
 /** Thrown when an event cannot be carried out (its target does not exist, …); names the events file, entry and time. */
@@ -183,7 +200,7 @@ export async function runSimulation(input: SimulationInput): Promise<SimulationS
     elb: { virtual: true },
   });
   const observer = new Observer(cp.mgr, clock, t0);
-  const account: SimulatedAccount = simulatedAccount(cp.mgr, cp.client);
+  const account: SimulatedAccount = simulatedAccount(cp.mgr, cp.client, (cp.handles.eks as { scheduler?: FargateScheduler } | undefined)?.scheduler);
   const scheduler = cp.scheduler;
   const settle = quiescence(backend, () => (scheduler ? scheduler.pending().active > 0 : false));
   const eventRandom = rng('events');
@@ -191,6 +208,9 @@ export async function runSimulation(input: SimulationInput): Promise<SimulationS
   const outcomes: EventOutcome[] = [];
   const timeline: TimelineRow[] = [];
   let failures = 0;
+  const loads = new LoadRecorder(t0);
+  const aws = cp.handles.aws as AwsHandle | undefined;
+  const loadCtx: LoadContext = { loads, functions: new Map(), elb: cp.handles.elb as ElbHandle | undefined, aws, clock, now: () => clock.now() };
 
   await cp.start();
   try {
@@ -219,7 +239,7 @@ export async function runSimulation(input: SimulationInput): Promise<SimulationS
       }
       while (ei < events.length && t0 + events[ei]!.at <= clock.now()) {
         const e = events[ei++]!;
-        const result = await runEvent(cp.client, account, e, eventRandom);
+        const result = await runEvent(cp.client, account, e, eventRandom, loadCtx);
         if (e.action === 'fail-instance') failures += result.count;
         outcomes.push({ at: formatDuration(e.at), action: e.action, event: describeEvent(e), result: result.text });
         await settle();
@@ -228,7 +248,11 @@ export async function runSimulation(input: SimulationInput): Promise<SimulationS
       if (clock.now() >= end && ei >= events.length && !((clock.nextTimerAt() ?? Infinity) <= end)) break;
     }
 
-    const cost = await account.costReport(t0, end);
+    loads.stop();
+    for (const ds of loadCtx.functions.values()) ds.at(-1)?.stop();
+    const cost: SimulationSummary['cost'] = await account.costReport(t0, end);
+    if (aws) cost.lambda = lambdaCostReport(aws.lambda.ledger, t0, end);
+    if (cp.handles.eks) cost.fargate = await fargateCostFromApi(cp.client, t0, end, end);
     const pods = observer.podStats();
     const { pending, scheduling, ...podCounts } = pods;
     return {
@@ -246,6 +270,8 @@ export async function runSimulation(input: SimulationInput): Promise<SimulationS
       instanceFailures: failures,
       events: outcomes,
       timeline,
+      load: loads.summary(),
+      invocations: [...loadCtx.functions].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([name, ds]) => functionLoadSummary(`function/${name}`, ds)),
     };
   } finally {
     await cp.stop();
@@ -276,7 +302,18 @@ function eventError(e: SimEvent, what: string): SimulationEventError {
 }
 
 /** Carries out one event. Throws SimulationEventError when it cannot be. */
-async function runEvent(client: Client, account: SimulatedAccount, e: SimEvent, random: () => number): Promise<{ text: string; count: number }> {
+/** What a `load` event needs: the load balancers' data plane (virtual) and the recorder. */
+interface LoadContext {
+  loads: LoadRecorder;
+  /** Drivers of function loads, by function name (the last one is running). */
+  functions: Map<string, FunctionLoad[]>;
+  elb: ElbHandle | undefined;
+  aws: AwsHandle | undefined;
+  clock: VirtualClock;
+  now: () => number;
+}
+
+async function runEvent(client: Client, account: SimulatedAccount, e: SimEvent, random: () => number, load: LoadContext): Promise<{ text: string; count: number }> {
   try {
     switch (e.action) {
       case 'apply': {
@@ -298,13 +335,18 @@ async function runEvent(client: Client, account: SimulatedAccount, e: SimEvent, 
       }
       case 'interrupt-spot': {
         const ids = await account.interruptSpot(e.fraction, random);
-        return { text: `sent interruption notices to ${ids.length} Spot instance${ids.length === 1 ? '' : 's'}${ids.length ? `: ${ids.join(', ')}` : ''}`, count: ids.length };
+        // Fargate Spot tasks too (ECS's FARGATE_SPOT): the same share, their two-minute warning now.
+        const tasks = await account.interruptFargateSpot(e.fraction, random);
+        const fargateText = tasks.length ? ` and to ${tasks.length} Fargate Spot task${tasks.length === 1 ? '' : 's'}: ${tasks.join(', ')}` : '';
+        return { text: `sent interruption notices to ${ids.length} Spot instance${ids.length === 1 ? '' : 's'}${ids.length ? `: ${ids.join(', ')}` : ''}${fargateText}`, count: ids.length + tasks.length };
       }
       case 'fail-instance': {
         const ids = await account.failInstance(e.count, random);
         const n = ids.length;
         return { text: `failed ${n} instance${n === 1 ? '' : 's'}${n ? `: ${ids.join(', ')}` : ''}${n < e.count ? ` (only ${n} running)` : ''}`, count: n };
       }
+      case 'load':
+        return await startLoad(client, e, load);
     }
   } catch (err) {
     if (err instanceof SimulationEventError) throw err;
@@ -313,6 +355,55 @@ async function runEvent(client: Client, account: SimulatedAccount, e: SimEvent, 
     if (err instanceof Error && err.name === 'ApplyError') throw eventError(e, err.message);
     throw err;
   }
+}
+
+/**
+ * Starts a `load` event's profile on the target group its target names: a Service of type
+ * LoadBalancer's (`<service>-<port>`), a LoadBalancer listener's, or a TargetGroup. Throws
+ * SimulationEventError when the target does not exist or does not say which port.
+ */
+async function startLoad(client: Client, e: LoadEvent, ctx: LoadContext): Promise<{ text: string; count: number }> {
+  const i = e.target.indexOf('/');
+  const kind = LOAD_TARGET_KINDS[e.target.slice(0, i).toLowerCase()]!;
+  const name = e.target.slice(i + 1);
+  if (kind === 'function') {
+    if (!ctx.aws) throw eventError(e, 'target: the aws component (Lambda) is not running in this simulation');
+    await client.get({ apiVersion: 'lambda.berth.dev/v1', kind: 'Function' }, name);
+    const drivers = ctx.functions.get(name) ?? [];
+    drivers.at(-1)?.stop();
+    const d = new FunctionLoad(ctx.clock, ctx.aws.lambda, name, e.profile);
+    d.start();
+    drivers.push(d);
+    ctx.functions.set(name, drivers);
+    return { text: `${describeProfile(e.profile)} as invocations of function ${name}`, count: 1 };
+  }
+  if (!ctx.elb?.plane) throw eventError(e, 'load: the elb component is not running in this simulation');
+  const namespace = e.namespace ?? 'default';
+  const pickPort = (ports: number[], what: string): number => {
+    if (e.port !== undefined) {
+      if (!ports.includes(e.port)) throw eventError(e, `port: ${what} has no port ${e.port} (ports: ${ports.join(', ') || 'none'})`);
+      return e.port;
+    }
+    if (ports.length !== 1) throw eventError(e, `port: required: ${what} has ports ${ports.join(', ') || 'none'}`);
+    return ports[0]!;
+  };
+  let tg: string;
+  if (kind === 'service') {
+    const svc = await client.get<Service>({ apiVersion: 'v1', kind: 'Service' }, name, namespace);
+    if (svc.spec.type !== 'LoadBalancer') throw eventError(e, `target: service/${name} is of type ${svc.spec.type ?? 'ClusterIP'}: a load event needs a Service of type LoadBalancer (it has the load balancer)`);
+    tg = `${name}-${pickPort((svc.spec.ports ?? []).map((p) => p.port), `service/${name}`)}`;
+  } else if (kind === 'loadbalancer') {
+    const lb = await client.get<LoadBalancer>({ apiVersion: 'elb.berth.dev/v1', kind: 'LoadBalancer' }, name, namespace);
+    const port = pickPort(lb.spec.listeners.map((l) => l.port), `loadbalancer/${name}`);
+    tg = lb.spec.listeners.find((l) => l.port === port)!.targetGroupName;
+  } else {
+    await client.get({ apiVersion: 'elb.berth.dev/v1', kind: 'TargetGroup' }, name, namespace);
+    tg = name;
+  }
+  const key = `${namespace}/${tg}`;
+  const driver = ctx.elb.load(key, e.profile, { tickMs: 1000 });
+  ctx.loads.add(e.target, namespace, tg, ctx.elb.plane.group(key), driver, ctx.now);
+  return { text: `${describeProfile(e.profile)} to target group ${tg}`, count: 1 };
 }
 
 async function target(client: Client, t: string, ns: string | undefined): Promise<{ r: ResourceInfo; name: string; namespace: string | undefined }> {

@@ -73,7 +73,7 @@ t.test('mistakes are reported with file, line, entry and field', async (t) => {
   const cases: [string, string, RegExp][] = [
     ['not a list', 'at: 2h\naction: scale\n', /^\/sim\/events\.yaml:1: the events file must be a YAML list/],
     ['an entry that is not a map', '- scale web\n', /^\/sim\/events\.yaml:1: event 1: an entry must be a map/],
-    ['no action', '- {at: 2h}\n', /^\/sim\/events\.yaml:1: event 1: action: required: one of scale, apply, delete, interrupt-spot, fail-instance$/],
+    ['no action', '- {at: 2h}\n', /^\/sim\/events\.yaml:1: event 1: action: required: one of scale, apply, delete, interrupt-spot, fail-instance, load$/],
     ['unknown action', '- {at: 1h, action: fail-instance, count: 1}\n- {at: 2h,\n   action: resize}\n', /^\/sim\/events\.yaml:3: event 2: action: unknown action "resize"/],
     ['no at', '- {action: fail-instance, count: 1}\n', /^\/sim\/events\.yaml:1: event 1 \(fail-instance\): at: required/],
     ['at without a unit', '- {at: 90, action: fail-instance, count: 1}\n', /event 1 \(fail-instance\): at: 90 is not a duration: write it with a unit/],

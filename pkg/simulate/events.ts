@@ -8,6 +8,7 @@
  * - {at: 3h, action: delete, target: deployment/web}       # namespace defaults to `default`
  * - {at: 5h, action: interrupt-spot, fraction: 0.3}        # 30% of the running Spot instances
  * - {at: 6h, action: fail-instance, count: 1}              # running instances, picked at random (seeded)
+ * - {at: 0s, action: load, target: service/web, port: 80, profile: {type: constant, rps: 50}}  # see load.ts
  * ```
  *
  * Every entry is checked when the file is read, before anything runs; a mistake is reported as
@@ -19,10 +20,12 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { CliError } from '../cli/errors.js';
 import { parseManifest, type ManifestDoc } from '../cli/manifest.js';
+import type { LoadProfile } from '../elb/load.js';
 import { DurationError, formatDuration, parseDuration } from './duration.js';
+import { parseLoadProfile, ProfileError } from './load.js';
 
 /** The actions an event may take, as written in the file. */
-export const EVENT_ACTIONS = ['scale', 'apply', 'delete', 'interrupt-spot', 'fail-instance'] as const;
+export const EVENT_ACTIONS = ['scale', 'apply', 'delete', 'interrupt-spot', 'fail-instance', 'load'] as const;
 export type EventAction = (typeof EVENT_ACTIONS)[number];
 
 /** Where an event came from, for messages. */
@@ -78,7 +81,34 @@ export interface FailInstanceEvent extends EventBase {
   count: number;
 }
 
-export type SimEvent = ScaleEvent | ApplyEvent | DeleteEvent | InterruptSpotEvent | FailInstanceEvent;
+/** Drives requests at a load balancer following a profile (load.ts), replacing the target group's earlier profile. */
+export interface LoadEvent extends EventBase {
+  action: 'load';
+  /** `service/NAME` (type LoadBalancer), `loadbalancer/NAME`, `targetgroup/NAME` or `function/NAME` (Lambda invocations). */
+  target: string;
+  namespace?: string;
+  /** The Service port or listener port (optional when there is only one). */
+  port?: number;
+  profile: LoadProfile;
+}
+
+/** The kinds a `load` event may target, as written, and what they mean. */
+export const LOAD_TARGET_KINDS: Record<string, 'service' | 'loadbalancer' | 'targetgroup' | 'function'> = {
+  service: 'service',
+  services: 'service',
+  svc: 'service',
+  loadbalancer: 'loadbalancer',
+  loadbalancers: 'loadbalancer',
+  lb: 'loadbalancer',
+  elb: 'loadbalancer',
+  targetgroup: 'targetgroup',
+  targetgroups: 'targetgroup',
+  tg: 'targetgroup',
+  function: 'function',
+  functions: 'function',
+};
+
+export type SimEvent = ScaleEvent | ApplyEvent | DeleteEvent | InterruptSpotEvent | FailInstanceEvent | LoadEvent;
 
 /** Thrown for a bad events file, with the file, line, entry and field in the message. */
 export class EventsFileError extends CliError {
@@ -95,6 +125,7 @@ const FIELDS: Record<EventAction, string[]> = {
   delete: ['target', 'namespace'],
   'interrupt-spot': ['fraction'],
   'fail-instance': ['count'],
+  load: ['target', 'namespace', 'port', 'profile'],
 };
 
 export interface ParseEventsOptions {
@@ -249,6 +280,28 @@ function parseEntry(value: unknown, node: YamlNode, source: EventSource, lc: Lin
       if (typeof c!.value !== 'number' || !Number.isInteger(c!.value) || c!.value < 1) fail(c!.line, 'count', `must be a whole number ≥ 1, got ${JSON.stringify(c!.value)}`);
       return { ...base, action: 'fail-instance', count: c!.value as number };
     }
+    case 'load': {
+      const t = target();
+      const kind = t.slice(0, t.indexOf('/')).toLowerCase();
+      if (!LOAD_TARGET_KINDS[kind]) fail(field('target')!.line, 'target', `"${t}" must be service/NAME (a Service of type LoadBalancer), loadbalancer/NAME, targetgroup/NAME or function/NAME`);
+      const p = field('port');
+      if (p && p.value !== null && (typeof p.value !== 'number' || !Number.isInteger(p.value) || p.value < 1 || p.value > 65535)) fail(p.line, 'port', `must be a port number 1–65535, got ${JSON.stringify(p.value)}`);
+      if (p && (LOAD_TARGET_KINDS[kind] === 'targetgroup' || LOAD_TARGET_KINDS[kind] === 'function')) fail(p.line, 'port', `a ${LOAD_TARGET_KINDS[kind] === 'function' ? 'function' : 'target group'} has no port to choose: leave port out`);
+      if (LOAD_TARGET_KINDS[kind] === 'function' && field('namespace')) fail(field('namespace')!.line, 'namespace', 'Lambda functions are not namespaced: leave namespace out');
+      const pf = field('profile');
+      if (!pf) fail(undefined, 'profile', 'required: requests per second over time, e.g. {type: constant, rps: 50}');
+      let profile: LoadProfile;
+      try {
+        profile = parseLoadProfile(pf!.value, (f) => {
+          const path = isAbsolute(f) ? f : join(dirname(source.file), f);
+          return { path, text: (opts.readFile ?? ((x: string) => readFileSync(x, 'utf8')))(path) };
+        });
+      } catch (e) {
+        if (e instanceof ProfileError) profile = fail(pf!.line, e.field, e.message);
+        else throw e;
+      }
+      return { ...base, action: 'load', target: t, ...namespace(), ...(p && typeof p.value === 'number' ? { port: p.value } : {}), profile: profile! };
+    }
   }
 }
 
@@ -265,5 +318,23 @@ export function describeEvent(e: SimEvent): string {
       return `interrupt-spot ${e.fraction}`;
     case 'fail-instance':
       return `fail-instance ${e.count}`;
+    case 'load':
+      return `load ${e.target}${e.port ? `:${e.port}` : ''}${e.namespace ? ` -n ${e.namespace}` : ''} ${describeProfile(e.profile)}`;
+  }
+}
+
+/** A profile in a few words: `constant 50 rps`, `steps 40→0 rps`. */
+export function describeProfile(p: LoadProfile): string {
+  switch (p.type) {
+    case 'constant':
+      return `constant ${p.rps} rps`;
+    case 'steps':
+      return `steps ${p.steps.map((s) => s.rps).join('→')} rps`;
+    case 'daily':
+      return `daily ${p.minRps}–${p.maxRps} rps`;
+    case 'series': {
+      const r = p.points.map((x) => x.rps);
+      return `series of ${p.points.length} points, ${Math.min(...r)}–${Math.max(...r)} rps`;
+    }
   }
 }

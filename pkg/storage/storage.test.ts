@@ -36,6 +36,42 @@ t.test('sqlite keeps everything across a reopen, revision included', async (t) =
   await b.close();
 });
 
+
+t.test('sqlite group commit: writes of one turn share a commit, each fails alone, nothing is seen before it is durable', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-sqlite-'));
+  const path = join(dir, 'state.db');
+  const a = new SqliteBackend({ path });
+  t.teardown(() => a.close());
+  const b0 = await a.create('/k/b', '0');
+  const before = await a.currentRevision();
+  const ac = new AbortController();
+  const seen: number[] = [];
+  const watching = (async () => {
+    for await (const ev of a.watch('/k/', before, ac.signal)) if (seen.push(ev.revision) === 2) return;
+  })();
+  // Issued in one turn: they share one transaction.
+  const writes = Promise.allSettled([a.create('/k/a', '1'), a.create('/k/a', 'again'), a.update('/k/b', '1', b0.revision + 99), a.create('/k/c', '1')]);
+  // Not committed yet: the revision readers see has not moved, and a read waits for the commit.
+  t.equal(await a.currentRevision(), before);
+  t.equal(seen.length, 0, 'no watch event before the commit');
+  const read = await a.get('/k/c');
+  t.equal(read?.value, '1', 'a read issued during the batch sees it once committed');
+  const [ok1, dup, stale, ok2] = await writes;
+  t.equal(ok1.status, 'fulfilled');
+  t.match(dup, { status: 'rejected', reason: { code: 'KeyExists' } });
+  t.match(stale, { status: 'rejected', reason: { code: 'RevisionMismatch' } });
+  t.equal(ok2.status, 'fulfilled');
+  const revs = [ok1, ok2].map((r) => (r as PromiseFulfilledResult<{ revision: number }>).value.revision);
+  t.same(revs, [before + 1, before + 2], 'the failed writes took no revision');
+  await watching;
+  ac.abort();
+  t.same(seen, revs, 'watchers get the batch in order after the commit');
+  // A resolved write is on disk: another connection to the file sees it.
+  const other = new SqliteBackend({ path });
+  t.same((await other.list('/k/')).items.map((i) => `${i.key}=${i.value}`), ['/k/a=1', '/k/b=0', '/k/c=1']);
+  t.equal(await other.currentRevision(), before + 2);
+  await other.close();
+});
 t.test('openBackend names its stores', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-open-'));
   const m = openBackend('memory', dir);

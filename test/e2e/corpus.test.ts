@@ -2,7 +2,9 @@
  * Real public manifests (../shared/corpus, when present): every file made only of kinds berth
  * serves is applied with the berth CLI and with kubectl; the objects are stored as given, and
  * Deployments' pods run when the fleet has room (eksctl ClusterConfigs are served by pkg/eks).
- * Kinds berth does not serve yet are rejected with a clear message naming the kind.
+ * ECS task definitions (aws-ecs-task-defs/) are not Kubernetes objects: they register unchanged
+ * with `berth ecs register-task-definition --cli-input-json file://…` (pkg/ecs), and `berth apply`
+ * still refuses them, naming the file.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -23,8 +25,9 @@ if (!existsSync(CORPUS)) {
   const rel = (p: string): string => relative(CORPUS, p);
   /** Files of kinds berth serves today, in an order that applies (the CRD before its resources). */
   const supported = all.filter((p) => /^(k8s-website|k8s-examples|karpenter|eksctl)\//.test(rel(p)));
-  /** Files berth does not take yet (ECS task definitions, for `berth ecs register-task-definition`); they must fail clearly, naming the file. */
-  const notYet: Record<string, RegExp> = {
+  /** ECS task definitions: `berth ecs register-task-definition` takes them; `berth apply` refuses them clearly, naming the file. */
+  const ecsTaskDefs = all.filter((p) => /^aws-ecs-task-defs\//.test(rel(p)));
+  const notKubernetes: Record<string, RegExp> = {
     'aws-ecs-task-defs/nginx_ec2.json': /nginx_ec2\.json:1: error validating data: \[apiVersion not set, kind not set\]/,
     'aws-ecs-task-defs/nginx_fargate.json': /nginx_fargate\.json:1: error validating data: \[apiVersion not set, kind not set\]/,
   };
@@ -112,8 +115,26 @@ if (!existsSync(CORPUS)) {
     t.match(r.stderr, /The Pod "nginx" is invalid: spec: Forbidden: pod updates may not change fields other than `spec\.containers\[\*\]\.image`/);
   });
 
-  t.test('files berth does not take yet are refused with the file named, and nothing of them is applied', async (t) => {
-    for (const [f, why] of Object.entries(notYet)) {
+  t.test('every ECS task definition registers unchanged with berth ecs register-task-definition', async (t) => {
+    t.ok(ecsTaskDefs.length >= 2, `${ecsTaskDefs.length} files`);
+    const revisions = new Map<string, number>();
+    for (const f of ecsTaskDefs) {
+      const r = s.berth(['ecs', 'register-task-definition', '--cli-input-json', `file://${f}`]);
+      t.equal(r.code, 0, `${rel(f)}: ${r.stderr}`);
+      const td = (JSON.parse(r.stdout) as { taskDefinition: { family: string; revision: number; taskDefinitionArn: string; status: string } }).taskDefinition;
+      const want = (revisions.get(td.family) ?? 0) + 1;
+      revisions.set(td.family, want);
+      t.equal(td.revision, want, `${rel(f)}: revision ${want} of ${td.family}`);
+      t.equal(td.taskDefinitionArn, `arn:aws:ecs:us-east-1:000000000000:task-definition/${td.family}:${want}`);
+      t.equal(td.status, 'ACTIVE');
+    }
+    const listed = s.kubectl(['get', 'taskdefinitions', '-o', 'name']);
+    t.equal(listed.code, 0, listed.stderr);
+    t.equal(listed.stdout.trim().split('\n').length, ecsTaskDefs.length, 'kubectl finds them');
+  });
+
+  t.test('berth apply refuses ECS task definitions (not Kubernetes objects) with the file named, and nothing of them is applied', async (t) => {
+    for (const [f, why] of Object.entries(notKubernetes)) {
       if (!existsSync(join(CORPUS, f))) continue;
       const r = s.berth(['apply', '-f', join(CORPUS, f)]);
       t.not(r.code, 0, f);

@@ -89,6 +89,28 @@ t.test('an API server, remote controllers and scheduler, and two remote agents',
       .sort();
   t.same(where(), ['east-0', 'west-0'], 'one pod on each agent\'s node');
 
+  await t.test('logs and exec of a remote agent\'s pod go through the API server to its kubelet endpoint', async (t) => {
+    const pod = api!.kubectl(['get', 'pods', '-l', 'app=web', '--field-selector', 'spec.nodeName=east-0', '-o', 'jsonpath={.items[0].metadata.name}']).stdout;
+    t.ok(pod, 'the pod on east-0');
+    const logs = api!.kubectl(['logs', pod]);
+    t.equal(logs.code, 0, logs.stderr);
+    t.ok(logs.stdout.trim().length > 0, `its log: ${logs.stdout.split('\n')[0]}`);
+    const echo = api!.kubectl(['exec', pod, '--', 'echo', 'hello from east']);
+    t.equal(echo.code, 0, echo.stderr);
+    t.equal(echo.stdout, 'hello from east\n');
+    const failed = api!.kubectl(['exec', pod, '--', 'sh', '-c', 'exit 3']);
+    t.equal(failed.code, 3, 'the exit code comes back');
+    t.match(failed.stderr, /command terminated with exit code 3/);
+    t.equal(api!.kubectl(['exec', '-i', pod, '--', 'sh'], { input: 'hostname\n' }).stdout, `${pod}\n`, 'stdin reaches the command');
+    // The endpoint recorded on the node refuses callers without the agent's token.
+    const port = api!.kubectl(['get', 'node', 'east-0', '-o', 'jsonpath={.status.daemonEndpoints.kubeletEndpoint.Port}']).stdout;
+    const address = api!.kubectl(['get', 'node', 'east-0', '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}']).stdout;
+    t.equal(address, '127.0.0.1');
+    t.not(port, '10250', 'the agent reports its own kubelet port');
+    const direct = await fetch(`http://${address}:${port}/containerLogs/default/${pod}/web`);
+    t.equal(direct.status, 401, 'no token: 401');
+  });
+
   east.kill('SIGKILL');
   await waitFor(() => api!.kubectl(['get', 'node', 'east-0', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).stdout === 'Unknown', 'east-0 NotReady (Unknown) after the grace period', 40_000);
   t.pass('the killed agent\'s node went NotReady');

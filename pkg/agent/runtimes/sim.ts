@@ -14,7 +14,7 @@ import { parseTime, type Clock } from '../../clock/clock.js';
 import type { Logger } from '../../runtime/logger.js';
 import { CONTAINER_RUNTIME_VERSION } from '../nodestatus.js';
 import { isTerminalPhase, statusOf } from '../podstatus.js';
-import type { ContainerRuntime, LogInstance, PodSyncContext, RuntimeHealth, RuntimeName } from '../runtime.js';
+import type { ContainerRuntime, LogInstance, NodeImage, PodSyncContext, RuntimeHealth, RuntimeHooks, RuntimeName } from '../runtime.js';
 import type { Stage, StageContext } from '../types.js';
 import { runSimCommand } from './sim-shell.js';
 import { findContainer, imageIdOf, normalizeImage, sampleDelay, sha256Hex, shellJoin } from '../util.js';
@@ -291,7 +291,22 @@ export class SimRuntime implements ContainerRuntime {
     return CONTAINER_RUNTIME_VERSION;
   }
 
-  start(): void {}
+  /**
+   * The images pulled on the node, most recent first. The simulation knows no image sizes, so
+   * `sizeBytes` is left out (ImageLocality then gives these nodes no preference).
+   */
+  nodeImages(nodeName: string): NodeImage[] {
+    const known = this.images.get(nodeName);
+    if (!known) return [];
+    return [...known].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([ref]) => ({ names: [ref] }));
+  }
+
+  /** The agent's hooks (a program that ended by itself wakes its pod). */
+  private hooks: RuntimeHooks | undefined;
+
+  start(_signal: AbortSignal, hooks: RuntimeHooks): void {
+    this.hooks = hooks;
+  }
 
   async health(): Promise<RuntimeHealth> {
     return { ready: true };
@@ -378,6 +393,48 @@ export class SimRuntime implements ContainerRuntime {
     return runSimCommand(command, io, { pod, container, now: this.opts.clock.now() }, signal);
   }
 
+  /**
+   * Attaches to a running simulated container's program: every log line it writes from now on
+   * goes to `io.stdout` (lines end in CRLF with a terminal). A container with `stdin: true` runs
+   * a program that reads its standard input and prints each line it reads (as `cat` does), so
+   * what the client types shows in the attach session and in `kubectl logs`. When the client
+   * closes its input and the container has `stdinOnce: true`, the container's stdin is closed
+   * for good and the program exits 0 (`cat` at end of input); the pod then goes through the
+   * usual container exit (restartPolicy decides what follows). Resolves when the program ends or
+   * `signal` aborts.
+   */
+  async attach(pod: Pod, container: Container, status: ContainerStatus, io: ExecStreams, signal: AbortSignal): Promise<void> {
+    const found = findContainer(pod, container.name);
+    const inst = this.containers.instanceFor(pod, container, status, 'state', found?.app ?? true);
+    if (!inst?.running) throw badRequest(`container not found ("${container.name}"): it is not running in pod ${pod.metadata.name}`);
+    const eol = io.tty ? '\r\n' : '\n';
+    const stdin = container.stdin && io.stdin ? io.stdin : undefined;
+    if (stdin) void this.readStdin(pod, container, inst, stdin, signal);
+    let next = inst.lines.length;
+    while (!signal.aborted) {
+      while (next < inst.lines.length) io.stdout?.(Buffer.from(inst.lines[next++]!.text + eol));
+      if (!inst.running) break;
+      await inst.changed(signal);
+    }
+  }
+
+  /** The program's side of stdin: each line read is printed; end of input ends a `stdinOnce` container's program (exit 0). */
+  private async readStdin(pod: Pod, container: Container, inst: ContainerInstance, stdin: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<void> {
+    let pending = '';
+    for await (const chunk of stdin) {
+      if (signal.aborted || !inst.running) return;
+      pending += Buffer.from(chunk).toString('utf8').replace(/\r\n?/g, '\n');
+      for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
+        inst.write(this.opts.clock.now(), pending.slice(0, i));
+        pending = pending.slice(i + 1);
+      }
+    }
+    if (signal.aborted || !inst.running || !container.stdinOnce) return;
+    if (pending) inst.write(this.opts.clock.now(), pending);
+    inst.finish(this.opts.clock.now(), 0);
+    this.hooks?.podChanged(`${pod.metadata.namespace}/${pod.metadata.name}`);
+  }
+
   /** A stage's view of the world for one pod; effects are queued in `effects` and run once the status write succeeds. */
   private context(ctx: PodSyncContext, pod: Pod, since: number, effects: (() => void)[]): StageContext {
     const now = ctx.now();
@@ -428,6 +485,11 @@ export class SimRuntime implements ContainerRuntime {
         if (inst?.finishedAt !== undefined) return inst.finishedAt;
         const t = parseTime(times(name).finished);
         return Number.isNaN(t) ? undefined : t;
+      },
+      programEnded: (name) => {
+        const inst = containers.current(uid, name);
+        const s = statusOf(pod.status?.containerStatuses, name);
+        return !!inst && !inst.running && !!s?.state?.running && s.containerID === inst.containerID;
       },
       event: (type, reason, message) => {
         effects.push(() => ctx.event(pod, type, reason, message));

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { VirtualClock } from '../../clock/clock.js';
+import { ScaledClock, VirtualClock, type Clock } from '../../clock/clock.js';
 import { MemoryBackend } from '../../storage/memory/memory.js';
 import { SqsEngine } from '../sqs/engine.js';
 import { queueArn } from '../sqs/types.js';
@@ -8,8 +8,8 @@ import { batchItemFailures, LambdaEngine } from './engine.js';
 import { SIM_DURATION, SIM_ERROR, SIM_INIT } from './runtime.js';
 import type { EventSourceMapping, FunctionSpec, LambdaFunction } from './types.js';
 
-function setup(opts: { limit?: number } = {}) {
-  const clock = new VirtualClock();
+function setup(opts: { limit?: number; clock?: Clock } = {}) {
+  const clock = (opts.clock ?? new VirtualClock()) as VirtualClock;
   const backend = new MemoryBackend();
   const sqs = new SqsEngine({ backend, clock });
   const code = new CodeStore(backend);
@@ -183,4 +183,26 @@ t.test('batchItemFailures: an unknown id fails the whole batch', async (t) => {
   t.equal(batchItemFailures('{"batchItemFailures":[{"itemIdentifier":"zzz"}]}', batch), 'all');
   t.equal(batchItemFailures('{"batchItemFailures":[{}]}', batch), 'all');
   t.same([...(batchItemFailures('null', batch) as Set<string>)], [], 'no list: all succeeded');
+});
+
+t.test('with --time-scale, billed duration is the simulated duration plus INIT, not multiplied by the scale', async (t) => {
+  // 1,000 cluster ms a real ms: a wait that ends 1 real ms late would add a cluster second.
+  const { lambda, fn } = setup({ clock: new ScaledClock(1000) });
+  fn('sim', { memorySize: 512, timeout: 900 }, { [SIM_DURATION]: '120', [SIM_INIT]: '250' });
+  const cold = await lambda.invoke('sim', {});
+  t.same([cold.record.initMs, cold.record.durationMs, cold.record.billedMs], [250, 120, 370], 'cold: 250 ms INIT + 120 ms, billed 370 ms');
+  const warm = await lambda.invoke('sim', {});
+  t.same([warm.record.initMs, warm.record.durationMs, warm.record.billedMs], [undefined, 120, 120]);
+  t.equal(lambda.ledger.usage(0, Infinity).mbMs, (370 + 120) * 512, 'the ledger bills the same');
+});
+
+t.test('a worker process: Init Duration is its own load time, not the process start × the time scale', async (t) => {
+  // At 60 cluster seconds a real second, a 100 ms process start measured on the cluster clock
+  // would be billed as 6 s of INIT.
+  const { lambda, fn } = setup({ clock: new ScaledClock(60) });
+  fn('real', { memorySize: 128, timeout: 900, code: { inline: 'exports.handler = async () => ({ok: true});' } });
+  const r = await lambda.invoke('real', {});
+  t.equal(r.status, 'ok', r.payload);
+  t.ok(r.record.initMs !== undefined && r.record.initMs >= 0 && r.record.initMs < 2000, `Init Duration ${r.record.initMs} ms: the handler's load time`);
+  t.equal(r.record.billedMs, Math.max(1, Math.ceil(r.record.durationMs + r.record.initMs! - 1e-9)), 'billed: duration + INIT, rounded up to 1 ms');
 });

@@ -371,7 +371,9 @@ export class LambdaEngine {
         if (!(e instanceof CodeError)) throw e;
         initError = { errorType: 'Runtime.ImportModuleError', errorMessage: e.message };
       }
-      initMs = clock.now() - t0;
+      // The environment's own measure when it has one: a cluster-clock difference would count
+      // a process start (real time) times --time-scale, and a ScaledClock's timer lag with it.
+      initMs = env?.initDurationMs ?? clock.now() - t0;
     }
     log(`START RequestId: ${requestId} Version: $LATEST`);
     let outcome: InvokeOutcome;
@@ -382,7 +384,7 @@ export class LambdaEngine {
     } else {
       outcome = await env!.invoke(requestId, event, timeoutMs, (text, level) => log(level ? `${isoMs(clock.now())}\t${requestId}\t${level}\t${text}` : text));
     }
-    const durationMs = clock.now() - t1;
+    const durationMs = outcome.durationMs ?? clock.now() - t1;
     if (outcome.status === 'timeout') log(`${isoMs(clock.now())} ${requestId} Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
     else if (outcome.status === 'error' && !initError) log(`${isoMs(clock.now())}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify({ errorType: outcome.error?.errorType, errorMessage: outcome.error?.errorMessage, stack: outcome.error?.trace ?? [] })}`);
     else if (outcome.status === 'crash') log(`${isoMs(clock.now())} ${requestId} Error: Runtime exited with error: ${outcome.error?.errorMessage.split('Runtime exited with error: ')[1] ?? 'unknown'}\nRuntime.ExitError`);

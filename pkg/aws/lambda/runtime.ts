@@ -33,6 +33,11 @@ export interface InvokeOutcome {
   maxMemoryMb?: number;
   /** The environment cannot be reused (timed out, crashed, or an uncaught error). */
   fatal?: boolean;
+  /**
+   * The invocation's duration, ms, when the environment knows it exactly (a simulated one: its
+   * `sim.berth.dev/duration-ms`); otherwise the engine measures it on the cluster clock.
+   */
+  durationMs?: number;
 }
 
 /** One log event of an invocation: cluster time (ms) and the line. */
@@ -46,6 +51,13 @@ export interface Environment {
   dead: boolean;
   /** The INIT phase. Resolves with an error body when the handler cannot be loaded. */
   init(): Promise<LambdaErrorBody | undefined>;
+  /**
+   * After `init`: how long the INIT phase took, ms, as Lambda reports `Init Duration` and bills it
+   * — a worker's own measure of loading the handler (real time: starting a process is real work
+   * that `--time-scale` does not speed up), or a simulated function's `sim.berth.dev/init-ms`.
+   * Undefined when unknown (the engine then measures on the cluster clock).
+   */
+  readonly initDurationMs?: number | undefined;
   invoke(requestId: string, event: unknown, timeoutMs: number, log: LogSink): Promise<InvokeOutcome>;
   kill(): void;
 }
@@ -75,6 +87,7 @@ export class ProcessEnvironment implements Environment {
   readonly version: string;
   readonly provisioned: boolean;
   dead = false;
+  initDurationMs: number | undefined;
   private child?: ChildProcess;
   private pending?: { id: string; resolve: (o: InvokeOutcome) => void; log: LogSink };
   private exitReason = '';
@@ -122,6 +135,7 @@ export class ProcessEnvironment implements Environment {
         if (m.t === 'ready' && !settled) {
           settled = true;
           cancel();
+          if (typeof m.initMs === 'number' && Number.isFinite(m.initMs)) this.initDurationMs = m.initMs;
           resolve(undefined);
         } else if (m.t === 'initError' && !settled) {
           settled = true;
@@ -223,6 +237,7 @@ export function simulatedBehaviour(annotations: Record<string, string> | undefin
 
 export class SimulatedEnvironment implements Environment {
   dead = false;
+  initDurationMs: number | undefined;
   constructor(
     readonly id: string,
     readonly version: string,
@@ -233,6 +248,8 @@ export class SimulatedEnvironment implements Environment {
 
   async init(): Promise<LambdaErrorBody | undefined> {
     if (this.b.initMs > 0) await this.clock.sleep(this.b.initMs);
+    // Exactly the simulated time: on a ScaledClock the wait itself ends late by timer lag × scale.
+    this.initDurationMs = this.b.initMs;
     return undefined;
   }
 
@@ -240,11 +257,12 @@ export class SimulatedEnvironment implements Environment {
     for (const l of this.b.logLines) log(l, 'INFO');
     if (this.b.durationMs > timeoutMs) {
       await this.clock.sleep(timeoutMs);
-      return { status: 'timeout', error: { errorMessage: `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds` }, fatal: true };
+      return { status: 'timeout', error: { errorMessage: `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds` }, fatal: true, durationMs: timeoutMs };
     }
     await this.clock.sleep(this.b.durationMs);
-    if (this.b.error !== undefined) return { status: 'error', error: { errorType: 'Error', errorMessage: this.b.error } };
-    return { status: 'ok', payload: this.b.response };
+    const durationMs = this.b.durationMs;
+    if (this.b.error !== undefined) return { status: 'error', error: { errorType: 'Error', errorMessage: this.b.error }, durationMs };
+    return { status: 'ok', payload: this.b.response, durationMs };
   }
 
   kill(): void {

@@ -3,11 +3,23 @@
  * subscription whose filter policy accepts it — an SQS queue (the JSON envelope, or the raw
  * message with its attributes), a Lambda function (an asynchronous invocation with the
  * `aws:sns` event), or an http(s) endpoint (a POST, after the endpoint confirmed the
- * subscription by its token). A delivery that fails is retried by the subscription's delivery
- * policy, AWS's defaults being 100,015 attempts over 23 days for SQS and Lambda and 3 retries
- * 20 s apart for http(s); then the subscription's dead-letter queue gets the message, or it
- * is dropped (Amazon SNS Developer Guide, "Amazon SNS message delivery retries" and
- * "Amazon SNS dead-letter queues"; [33] in AWS-SEMANTICS.md).
+ * subscription by its token).
+ *
+ * Failed deliveries (Amazon SNS Developer Guide, "Amazon SNS message delivery retries",
+ * "Amazon SNS dead-letter queues" and "Preparing your HTTP/S endpoint"; [33] in AWS-SEMANTICS.md):
+ * - a server-side error — an http(s) endpoint that answers outside 200–499, does not answer in
+ *   15 s or cannot be reached; an SQS or Lambda failure of the service itself — is retried on the
+ *   cluster clock by the delivery policy: for SQS and Lambda AWS's fixed policy (3 immediate
+ *   retries, 2 one second apart, 10 backing off exponentially from 1 to 20 s, then 100,000 at
+ *   20 s: 100,015 retries over 23 days); for http(s) the subscription's `healthyRetryPolicy`,
+ *   else the topic's `http.defaultHealthyRetryPolicy` (which wins when the topic sets
+ *   `disableSubscriptionOverrides`), else 3 retries 20 s apart;
+ * - a client-side error — the queue or function no longer exists, a message SQS refuses — is not
+ *   retried;
+ * - an http(s) endpoint that answers 4xx has the message: SNS counts it delivered;
+ * when retries are spent, or at once on a client-side error, the subscription's dead-letter
+ * queue (`redrivePolicy.deadLetterTargetArn`) gets the message, or it is dropped. AWS adds
+ * jitter to retry times; berth does not, so runs repeat exactly.
  *
  * Retries in progress live in memory: a restart of the server forgets them (delivered messages
  * are in their queues, durably).
@@ -21,6 +33,7 @@ import type { SqsEngine } from '../sqs/engine.js';
 import { md5Hex } from '../sqs/md5.js';
 import { createHash } from 'node:crypto';
 import { filterAccepts, type SnsAttribute } from './filter.js';
+import { AWS_MANAGED_RETRY, HTTP_DEFAULT_RETRY, retryDelaySeconds, type RetryPolicy } from './retry.js';
 import { subscriptionArn, SubscriptionKind, topicArn, type Subscription, type Topic } from './types.js';
 
 /** A message attribute as Publish takes it. */
@@ -54,50 +67,32 @@ export interface Notification {
   sequenceNumber?: string;
 }
 
-/** A delivery policy's healthyRetryPolicy (SNS Developer Guide, "Creating an HTTP/S delivery policy"). */
-export interface RetryPolicy {
-  numRetries: number;
-  numNoDelayRetries: number;
-  minDelayTarget: number;
-  maxDelayTarget: number;
-  numMinDelayRetries: number;
-  numMaxDelayRetries: number;
-  backoffFunction: 'linear' | 'arithmetic' | 'geometric' | 'exponential';
-}
+export { AWS_MANAGED_RETRY, HTTP_DEFAULT_RETRY, retryDelaySeconds, type RetryPolicy } from './retry.js';
 
-/** AWS-managed endpoints (SQS, Lambda): 3 immediate, 2 at 1 s, 10 backing off 1→20 s, 100,000 at 20 s. */
-export const AWS_MANAGED_RETRY: RetryPolicy = { numRetries: 100_015, numNoDelayRetries: 3, minDelayTarget: 1, maxDelayTarget: 20, numMinDelayRetries: 2, numMaxDelayRetries: 100_000, backoffFunction: 'exponential' };
-/** The default for http(s): 3 retries, 20 s apart. */
-export const HTTP_DEFAULT_RETRY: RetryPolicy = { numRetries: 3, numNoDelayRetries: 0, minDelayTarget: 20, maxDelayTarget: 20, numMinDelayRetries: 0, numMaxDelayRetries: 0, backoffFunction: 'linear' };
-
-/** Seconds to wait before retry `i` (0-based) under a policy, or undefined when retries are spent. */
-export function retryDelaySeconds(p: RetryPolicy, i: number): number | undefined {
-  if (i >= p.numRetries) return undefined;
-  if (i < p.numNoDelayRetries) return 0;
-  if (i < p.numNoDelayRetries + p.numMinDelayRetries) return p.minDelayTarget;
-  const backoff = p.numRetries - p.numNoDelayRetries - p.numMinDelayRetries - p.numMaxDelayRetries;
-  const j = i - p.numNoDelayRetries - p.numMinDelayRetries;
-  if (j >= backoff) return p.maxDelayTarget;
-  const f = backoff <= 1 ? 1 : (j + 1) / backoff;
-  const span = p.maxDelayTarget - p.minDelayTarget;
-  switch (p.backoffFunction) {
-    case 'exponential':
-      return Math.round(p.minDelayTarget * Math.pow(p.maxDelayTarget / Math.max(1, p.minDelayTarget), f));
-    case 'geometric':
-      return Math.round(p.minDelayTarget + span * f * f);
-    case 'arithmetic':
-      return Math.round(p.minDelayTarget + span * Math.sqrt(f));
-    default:
-      return Math.round(p.minDelayTarget + span * f);
-  }
-}
-
-function policyFrom(sub: Subscription, topic: Topic | undefined): RetryPolicy {
+/** The retry policy a subscription's deliveries follow (see the file's comment). */
+export function policyFrom(sub: Subscription, topic: Topic | undefined): RetryPolicy {
   const isHttp = sub.spec.protocol === 'http' || sub.spec.protocol === 'https';
   if (!isHttp) return AWS_MANAGED_RETRY;
   const own = (sub.spec.deliveryPolicy as { healthyRetryPolicy?: Partial<RetryPolicy> } | undefined)?.healthyRetryPolicy;
-  const topicDefault = (topic?.spec?.deliveryPolicy as { http?: { defaultHealthyRetryPolicy?: Partial<RetryPolicy> } } | undefined)?.http?.defaultHealthyRetryPolicy;
-  return { ...HTTP_DEFAULT_RETRY, ...(topicDefault ?? {}), ...(own ?? {}) };
+  const http = (topic?.spec?.deliveryPolicy as { http?: { defaultHealthyRetryPolicy?: Partial<RetryPolicy>; disableSubscriptionOverrides?: boolean } } | undefined)?.http;
+  return { ...HTTP_DEFAULT_RETRY, ...(http?.defaultHealthyRetryPolicy ?? {}), ...(http?.disableSubscriptionOverrides ? {} : (own ?? {})) };
+}
+
+/** A delivery failure SNS does not retry (the endpoint is gone or refuses the message). */
+export class ClientSideError extends Error {
+  constructor(
+    message: string,
+    /** For the dead-letter message's `ErrorCode`. */
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/** SQS's and Lambda's own errors: a 4xx AwsError is the client's (no retry); anything else the service's. */
+function classify(e: unknown): Error {
+  if (e instanceof AwsError && e.status < 500) return new ClientSideError(e.message, e.code);
+  return e instanceof Error ? e : new Error(String(e));
 }
 
 export const topicNotFound = (): AwsError => new AwsError('NotFound', 'Topic does not exist', 404);
@@ -121,6 +116,10 @@ export class SnsEngine {
   private closed = false;
   /** Deliveries made, by subscription ARN (for tests and `describe`). */
   readonly delivered = new Map<string, number>();
+  /** Delivery attempts that failed, by subscription ARN (every retry counts, as NumberOfNotificationsFailed does for http(s)). */
+  readonly failedAttempts = new Map<string, number>();
+  /** Messages given up on (sent to the dead-letter queue, or dropped), by subscription ARN. */
+  readonly undeliverable = new Map<string, number>();
 
   constructor(private readonly o: SnsEngineOptions) {}
 
@@ -309,16 +308,19 @@ export class SnsEngine {
 
   private async attempt(s: Subscription, n: Notification, retry: number): Promise<void> {
     if (this.closed || !this.subs.has(s.metadata.uid!)) return;
-    let error: string | undefined;
+    const arn = subscriptionArn(s);
+    let error: Error;
     try {
       await this.deliverOnce(s, n);
-      this.delivered.set(subscriptionArn(s), (this.delivered.get(subscriptionArn(s)) ?? 0) + 1);
+      this.delivered.set(arn, (this.delivered.get(arn) ?? 0) + 1);
       return;
     } catch (e) {
-      error = (e as Error).message;
+      error = e instanceof Error ? e : new Error(String(e));
     }
-    const delay = retryDelaySeconds(policyFrom(s, this.topics.get(n.topicArn.split(':').at(-1)!)), retry);
+    this.failedAttempts.set(arn, (this.failedAttempts.get(arn) ?? 0) + 1);
+    const delay = error instanceof ClientSideError ? undefined : retryDelaySeconds(policyFrom(s, this.topics.get(n.topicArn.split(':').at(-1)!)), retry);
     if (delay === undefined) {
+      this.undeliverable.set(arn, (this.undeliverable.get(arn) ?? 0) + 1);
       await this.deadLetter(s, n, error);
       return;
     }
@@ -340,11 +342,15 @@ export class SnsEngine {
         const body = raw ? text : JSON.stringify(this.envelope(s, n));
         const attrs: Record<string, { DataType: string; StringValue?: string; BinaryValue?: string }> = {};
         if (raw) for (const [k, a] of Object.entries(n.attributes)) attrs[k] = { DataType: a.DataType, ...(a.StringValue !== undefined ? { StringValue: a.StringValue } : {}), ...(a.BinaryValue !== undefined ? { BinaryValue: a.BinaryValue } : {}) };
-        await this.o.sqs.send(queue, {
-          body,
-          ...(Object.keys(attrs).length ? { attrs } : {}),
-          ...(fifo ? { groupId: n.groupId ?? 'sns', dedupId: n.dedupId ?? md5Hex(n.messageId) } : {}),
-        });
+        await this.o.sqs
+          .send(queue, {
+            body,
+            ...(Object.keys(attrs).length ? { attrs } : {}),
+            ...(fifo ? { groupId: n.groupId ?? 'sns', dedupId: n.dedupId ?? md5Hex(n.messageId) } : {}),
+          })
+          .catch((e: unknown) => {
+            throw classify(e);
+          });
         return;
       }
       case 'lambda': {
@@ -371,7 +377,9 @@ export class SnsEngine {
             },
           ],
         };
-        await this.o.lambda.invokeAsync(functionNameFrom(s.spec.endpoint), event);
+        await this.o.lambda.invokeAsync(functionNameFrom(s.spec.endpoint), event).catch((e: unknown) => {
+          throw classify(e);
+        });
         return;
       }
       default: {
@@ -387,7 +395,11 @@ export class SnsEngine {
     }
   }
 
-  /** POSTs to an http(s) endpoint; a non-2xx answer or no answer in 15 s is a failure. */
+  /**
+   * POSTs to an http(s) endpoint. An answer outside 200–499, no answer in 15 s (real time: the
+   * endpoint is outside the cluster) or no connection is a failure; a 4xx answer counts as
+   * delivered, as SNS counts it ("Preparing your HTTP/S endpoint to receive Amazon SNS messages").
+   */
   private async post(url: string, body: unknown, headers: Record<string, string>): Promise<void> {
     const res = await fetch(url, {
       method: 'POST',
@@ -396,10 +408,10 @@ export class SnsEngine {
       signal: AbortSignal.timeout(15_000),
     });
     await res.arrayBuffer().catch(() => undefined);
-    if (res.status < 200 || res.status > 299) throw new Error(`endpoint answered ${res.status}`);
+    if (res.status < 200 || res.status > 499) throw new Error(`endpoint answered ${res.status}`);
   }
 
-  private async deadLetter(s: Subscription, n: Notification, error: string | undefined): Promise<void> {
+  private async deadLetter(s: Subscription, n: Notification, error: Error): Promise<void> {
     const dlq = s.spec.redrivePolicy?.deadLetterTargetArn;
     const queue = dlq ? parseArn(dlq)?.resource : undefined;
     if (!queue || !this.o.sqs.has(queue)) return;
@@ -407,7 +419,7 @@ export class SnsEngine {
     await this.o.sqs
       .send(queue, {
         body,
-        attrs: { ErrorCode: { DataType: 'String', StringValue: 'EndpointUnavailable' }, ErrorMessage: { DataType: 'String', StringValue: (error ?? 'delivery failed').slice(0, 1024) }, TopicArn: { DataType: 'String', StringValue: n.topicArn } },
+        attrs: { ErrorCode: { DataType: 'String', StringValue: error instanceof ClientSideError ? error.code : 'EndpointUnavailable' }, ErrorMessage: { DataType: 'String', StringValue: (error.message || 'delivery failed').slice(0, 1024) }, TopicArn: { DataType: 'String', StringValue: n.topicArn } },
         ...(queue.endsWith('.fifo') ? { groupId: n.groupId ?? 'sns', dedupId: n.dedupId ?? md5Hex(n.messageId) } : {}),
       })
       .catch(() => undefined);

@@ -29,6 +29,7 @@ import type { KubeObject } from '../../api/types.js';
 import { validateObjectMeta } from '../../api/validation.js';
 import { arn, parseArn, topicNameFromArn } from '../protocol/arn.js';
 import { filterPolicyErrors } from './filter.js';
+import { retryPolicyErrors } from './retry.js';
 
 export const SNS_GROUP = 'sns.berth.dev';
 export const TopicKind = { apiVersion: 'sns.berth.dev/v1', kind: 'Topic' } as const;
@@ -106,6 +107,8 @@ export function validateTopic(obj: KubeObject): FieldError[] {
   if (err) out.push(fieldInvalid('metadata.name', name, err));
   if (t.spec?.fifoTopic === false && name.endsWith('.fifo')) out.push(fieldInvalid('spec.fifoTopic', false, 'only FIFO topics may have names ending in .fifo'));
   if (t.spec?.contentBasedDeduplication && !fifo) out.push(fieldInvalid('spec.contentBasedDeduplication', true, 'applies to FIFO topics only'));
+  const http = (t.spec?.deliveryPolicy as { http?: { defaultHealthyRetryPolicy?: unknown } } | undefined)?.http;
+  if (http?.defaultHealthyRetryPolicy !== undefined) for (const [f, m] of retryPolicyErrors(http.defaultHealthyRetryPolicy, 'spec.deliveryPolicy.http.defaultHealthyRetryPolicy')) out.push(fieldInvalid(f, JSON.stringify(http.defaultHealthyRetryPolicy), m));
   return out;
 }
 
@@ -136,6 +139,8 @@ export function validateSubscription(obj: KubeObject): FieldError[] {
   if (spec.rawMessageDelivery && spec.protocol === 'lambda') out.push(fieldInvalid('spec.rawMessageDelivery', true, 'raw message delivery applies to sqs, http and https subscriptions'));
   const r = spec.redrivePolicy;
   if (r !== undefined && (!isObject(r) || parseArn(r.deadLetterTargetArn as string)?.service !== 'sqs')) out.push(fieldInvalid('spec.redrivePolicy.deadLetterTargetArn', (r as { deadLetterTargetArn?: unknown })?.deadLetterTargetArn, 'must be an SQS queue ARN'));
+  const hrp = (spec.deliveryPolicy as { healthyRetryPolicy?: unknown } | undefined)?.healthyRetryPolicy;
+  if (hrp !== undefined) for (const [f, m] of retryPolicyErrors(hrp, 'spec.deliveryPolicy.healthyRetryPolicy')) out.push(fieldInvalid(f, JSON.stringify(hrp), m));
   return out;
 }
 

@@ -73,8 +73,12 @@ export class ReplicaSetController implements Reconciler {
         const oldKey = this.ownerKey(old);
         if (pod.metadata.deletionTimestamp && !old.metadata.deletionTimestamp && key) this.expectations.observedDelete(key, pod.metadata.uid!);
         if (oldKey && oldKey !== key) c.enqueue(oldKey);
-        if (key) c.enqueue(key);
-        else if (!controllerRef(pod) && !deepEqual(old.metadata.labels, pod.metadata.labels)) orphanOwners(pod);
+        // Only a change the ReplicaSet's decisions or status depend on (kube's updatePod enqueues on
+        // every change; being bound or going ContainerCreating changes nothing here, and skipping
+        // those halves the reconciles of a large ReplicaSet, each of which reads all its pods).
+        if (key) {
+          if (oldKey !== key || countsChanged(old, pod)) c.enqueue(key);
+        } else if (!controllerRef(pod) && !deepEqual(old.metadata.labels, pod.metadata.labels)) orphanOwners(pod);
       },
       delete: (pod) => {
         const key = this.ownerKey(pod);
@@ -217,8 +221,14 @@ export class ReplicaSetController implements Reconciler {
     for (const p of owned) {
       if (!isPodActive(p)) continue;
       replicas++;
-      if (templateLabels.every(([k, v]) => p.metadata.labels?.[k] === v)) fullyLabeled++;
-      if (isPodReady(p)) ready++;
+      const labels = p.metadata.labels;
+      if (templateLabels.every(([k, v]) => labels?.[k] === v)) fullyLabeled++;
+      if (!isPodReady(p)) continue;
+      ready++;
+      if (!minReady) {
+        available++;
+        continue;
+      }
       if (isPodAvailable(p, minReady, now)) available++;
       const ms = msUntilAvailable(p, minReady, now);
       if (ms > 0) wait = wait ? Math.min(wait, ms) : ms;
@@ -241,6 +251,19 @@ export class ReplicaSetController implements Reconciler {
     }
     return wait ? { requeueAfter: wait + 1 } : undefined;
   }
+}
+
+/**
+ * True if a pod update changes what a ReplicaSet reconcile reads of it: labels (selector, fully
+ * labeled), owner, deletion, phase (active), or its Ready condition (ready, available).
+ */
+function countsChanged(old: Pod, cur: Pod): boolean {
+  if (old.status?.phase !== cur.status?.phase || old.metadata.deletionTimestamp !== cur.metadata.deletionTimestamp) return true;
+  if (controllerRef(old)?.uid !== controllerRef(cur)?.uid || !deepEqual(old.metadata.labels, cur.metadata.labels)) return true;
+  const a = old.status?.conditions?.find((c) => c.type === 'Ready');
+  const b = cur.status?.conditions?.find((c) => c.type === 'Ready');
+  const ready = a?.status === 'True';
+  return ready !== (b?.status === 'True') || (ready && a.lastTransitionTime !== b!.lastTransitionTime);
 }
 
 const PHASE_RANK: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };

@@ -6,10 +6,12 @@
  *   1. higher `priority` first (as the scheduling queue would);
  *   2. then largest first: by the dominant share of the largest node's cpu or memory — first-fit
  *      decreasing, which is what packs tightly;
- *   3. each class goes to the first node, in preference order (the fullest nodes first, then by
- *      name), that passes every filter — found through a CapacityIndex over the node classes the
- *      pod may use, so a placement does not scan the fleet — and as many replicas as fit there go
- *      at once when no inter-pod rule can change after each one.
+ *   3. each class goes to the open node whose free capacity best aligns with its request, or else
+ *      to the first empty node in preference order, that passes every filter — found through a
+ *      CapacityIndex over the node classes the pod may use, so a placement does not scan the
+ *      fleet — and as many replicas as fit there go at once when no inter-pod rule can change
+ *      after each one; open nodes that the later, smaller pods can still fill exactly are
+ *      preferred (residue- and stranding-aware fit: see LaterGroups).
  *
  * Every candidate node is checked with the pod's full compiled filters (`CompiledPod.fits`), the
  * same code the per-pod cycle runs, so batch placement honours every filter by construction.
@@ -20,7 +22,7 @@
  * A class that finds no node is tried again after the others, if anything placed since could have
  * helped (pod affinity, topology spread); whatever is left over is returned unplaced.
  */
-import { CapacityIndex } from './capacity-index.js';
+import { CapacityIndex, type SearchMemo } from './capacity-index.js';
 import type { ClusterState, Session } from './cluster.js';
 import { rejectionsOf, scheduleCompiled, scoreNodes, type ScheduleResult } from './cycle.js';
 import type { CompiledPod, Framework } from './framework.js';
@@ -66,7 +68,7 @@ export interface BatchOutcome {
  */
 export function placeBatch(fw: Framework, cluster: ClusterState, session: Session, items: readonly BatchItem[], sink: BatchSink, opts: BatchOptions = {}): BatchOutcome {
   // Equivalent classes (see groupItems) are compiled and placed as one.
-  const groups = groupItems(cluster, items);
+  const groups = groupItems(cluster, items, fw.readsOwners);
   const gCompiled = groups.map((g) => fw.compile(items[g.members[0]!]!.pod, cluster, session));
   const gPerPod = groups.map((g, k) => gCompiled[k]!.usable && !(fw.packingProfile && fw.packsByResourcesAlone(items[g.members[0]!]!.pod, cluster)));
   const compiled = new Array<CompiledPod>(items.length);
@@ -112,6 +114,9 @@ export function placeBatch(fw: Framework, cluster: ClusterState, session: Sessio
   }
   const shapes = [...shapeSet].sort((a, b) => a - b);
   const memoryBinds = memoryIsBinding(cluster, items);
+  const tails = laterGroups(order, groups.map((g) => items[g.members[0]!]!.pod), memoryBinds);
+  const memos: (SearchMemo | undefined)[] = [];
+  const preferredMemos: (SearchMemo | undefined)[] = [];
   interface Indexes {
     /** Nodes already holding pods: where pods go first, best aligned. */
     open: CapacityIndex;
@@ -225,11 +230,41 @@ export function placeBatch(fw: Framework, cluster: ClusterState, session: Sessio
     }
     const { open, ix, shapes: order } = searchOrder(cp);
     const accept = (i: number): boolean => cp.fits(i);
+    // A failed search is remembered only when the filters read nothing but the node itself.
+    const memo = cp.hasDynamicConstraints ? undefined : (memos[g] ??= { failedAt: -1 });
+    const tail = tails[g]!;
+    const amount = memoryBinds ? cp.pod.memory : cp.pod.cpu;
+    const other = memoryBinds ? cp.pod.cpu : cp.pod.memory;
+    const G = tail.grain;
+    // Pods placed one at a time (inter-pod rules, spread, ports) take the first fit: their searches
+    // cannot be remembered, and a second, pickier one would cost more than it saves.
+    const residual = !cp.hasDynamicConstraints && G > 0 && Number.isInteger(amount) && amount % G !== 0;
+    // Would k more pods leave the node with binding resource the later pods cannot use for lack of the other?
+    const strands = !cp.hasDynamicConstraints && tail.ratio > 0 && other > tail.ratio * amount;
+    const freeOf = (i: number): number => (memoryBinds ? cluster.allocMemory[i]! - cluster.usedMemory[i]! : cluster.allocCpu[i]! - cluster.usedCpu[i]!);
+    const otherFreeOf = (i: number): number => (memoryBinds ? cluster.allocCpu[i]! - cluster.usedCpu[i]! : cluster.allocMemory[i]! - cluster.usedMemory[i]!);
+    /** Most pods of this group node i can take without stranding (see above); Infinity when it cannot strand. */
+    const unstranded = (i: number): number => {
+      if (!strands) return Infinity;
+      const f = freeOf(i);
+      const o = otherFreeOf(i);
+      if (f - amount < tail.least) return Infinity; // the binding resource runs out first: nothing left to strand
+      return Math.floor((o - tail.ratio * (f - tail.least)) / (other - tail.ratio * amount));
+    };
+    const preferred = (i: number): boolean => (!residual || mod(freeOf(i) - amount, G) <= mod(freeOf(i), G)) && unstranded(i) >= 1 && cp.fits(i);
+    const picky = residual || strands;
+    const preferredMemo = picky && memo ? (preferredMemos[g] ??= { failedAt: -1 }) : undefined;
     while (gLeft[g]! > 0) {
-      let i = open.bestAligned(cp.request, accept, ALIGN_BUDGET);
+      let i = picky ? open.bestAligned(cp.request, preferred, ALIGN_BUDGET, preferredMemo, PREFERENCE_GIVE_UP) : -1;
+      const good = i >= 0;
+      // Rather than strand an open node, open an empty one (the small pods that come last fill it).
+      for (let e = 0; i < 0 && strands && e < order.length; e++) i = emptyIndex(ix, order[e]!)?.first(cp.request, accept) ?? -1;
+      if (i < 0) i = open.bestAligned(cp.request, accept, ALIGN_BUDGET, memo);
       for (let e = 0; i < 0 && e < order.length; e++) i = emptyIndex(ix, order[e]!)?.first(cp.request, accept) ?? -1;
       if (i < 0) break;
-      const k = cp.hasDynamicConstraints ? 1 : Math.min(gLeft[g]!, maxFit(cluster, cp.pod, i));
+      let k = cp.hasDynamicConstraints ? 1 : Math.min(gLeft[g]!, maxFit(cluster, cp.pod, i));
+      if (good || cluster.usedPods[i]! === 0) k = Math.max(1, Math.min(k, unstranded(i)));
+      if (residual && k > 1) k = leastResidue(freeOf(i), amount, G, k);
       place(g, i, k, opts.explain ? explainChoice(fw, cp, cluster, session, i) : undefined);
     }
   };
@@ -267,18 +302,21 @@ interface Group {
 
 /**
  * Groups items whose classes no plugin can tell apart: the same static fields, requests, host
- * ports and priority, no inter-pod terms or spread constraints of their own, and labels that no
- * other class's term or spread constraint selects. Replicas of different Deployments with the same
+ * ports and priority, no inter-pod terms or spread constraints of their own, no owners whose
+ * selector default spread constraints would use, and labels that no other class's term or spread
+ * constraint selects. Replicas of different Deployments with the same
  * size are then one group, compiled once. Every other item is a group of its own.
  */
-function groupItems(cluster: ClusterState, items: readonly BatchItem[]): Group[] {
+function groupItems(cluster: ClusterState, items: readonly BatchItem[], readsOwners: boolean): Group[] {
   const groups: Group[] = [];
   const byKey = new Map<string, Group>();
   const table = cluster.classes;
   for (let k = 0; k < items.length; k++) {
     const c = items[k]!.pod;
     let key: string | undefined;
-    if (!c.hasPodConstraints && !c.error && !table.isSelected(c, cluster.nsLabels)) {
+    // A pod with owners may get PodTopologySpread's default constraints, which read its labels.
+    const owned = readsOwners && cluster.ownerSelector !== undefined && !cluster.ownerSelector(c.pod).empty;
+    if (!c.hasPodConstraints && !c.hasSchedulingAnnotations && !owned && !c.error && !table.isSelected(c, cluster.nsLabels)) {
       key = `${c.staticKey}\u0000${c.cpu},${c.memory},${c.ephemeralStorage},${c.nonZeroCpu},${c.nonZeroMemory},${c.priority},${c.preemptionPolicy},${c.extended.length ? JSON.stringify(c.extended) : ''},${c.hostPorts.length ? JSON.stringify(c.hostPorts) : ''}`;
     }
     let g = key === undefined ? undefined : byKey.get(key);
@@ -292,6 +330,9 @@ function groupItems(cluster: ClusterState, items: readonly BatchItem[]): Group[]
   }
   return groups;
 }
+
+/** Subtree visits the search for a preferred node (residue, stranding) may make before settling for any node. */
+export const PREFERENCE_GIVE_UP = 512;
 
 /** Subtree visits a best-aligned search may make once it has a candidate (bounds the work per placement). */
 export const ALIGN_BUDGET = Number(process.env.BERTH_BUDGET ?? 256);
@@ -332,6 +373,103 @@ function memoryIsBinding(cluster: ClusterState, items: readonly BatchItem[]): bo
     um += it.count * it.pod.memory;
   }
   return ac > 0 && am > 0 && um / am > uc / ac;
+}
+
+/**
+ * What a group can know of the groups placed after it, to leave nodes in a state they can use.
+ *
+ * Residue-aware fit. Requests come in steps (100m, 150m, 250m…), so the free capacity a node is
+ * left with can be the wrong size for every pod still to come: a node of 3920m that takes pods of
+ * 150m and 100m ends at 20m or at 70m free, depending only on whether it took an odd number of
+ * 150m pods. `grain` is the greatest common divisor of the binding resource's requests of the
+ * later groups smaller than this one (0 when none): what those leave on a node is its free
+ * capacity modulo the grain, at best. A group whose request is not a multiple of its grain prefers
+ * the open nodes where its pods do not increase that residue
+ * (`mod(free − request, grain) ≤ mod(free, grain)`), and puts there the number of replicas that
+ * leaves the least.
+ *
+ * Stranding. `ratio` is the least amount of the other resource per unit of the binding one that a
+ * later group asks for (0 when none), and `least` the least amount of the binding resource a later
+ * group asks for. A pod richer in the other resource than that (say 4 GiB per core, when 1 GiB per
+ * core pods follow) prefers the open nodes where, after it, the other resource left still covers
+ * the binding resource left at that ratio — otherwise cores are stranded beside exhausted memory,
+ * and the small pods that come last cannot fill them; when no open node qualifies it opens an
+ * empty node rather than strand one, and takes no more replicas there than leave it unstranded.
+ *
+ * Both are preferences: the search for such a node gives up after PREFERENCE_GIVE_UP visits, and
+ * pods placed one at a time (dynamic constraints) do without them. On 2,000 m5.xlarge at 85% fill
+ * they take nodesUsed from 1.0112 to 1.0065 × the lower bound.
+ */
+export interface LaterGroups {
+  grain: number;
+  ratio: number;
+  least: number;
+}
+
+/** LaterGroups for each group (by group index); `order` is the packing order, `pods` each group's class. */
+export function laterGroups(order: readonly number[], pods: readonly PodClass[], memoryBinds: boolean): LaterGroups[] {
+  const out = new Array<LaterGroups>(pods.length);
+  const amountOf = (g: number): number => (memoryBinds ? pods[g]!.memory : pods[g]!.cpu);
+  const otherOf = (g: number): number => (memoryBinds ? pods[g]!.cpu : pods[g]!.memory);
+  /** Distinct amounts of the groups after the current one, ascending. */
+  const later: number[] = [];
+  let ratio = Infinity;
+  let least = Infinity;
+  for (let j = order.length - 1; j >= 0; j--) {
+    const g = order[j]!;
+    const a = amountOf(g);
+    let G = 0;
+    for (let k = 0; k < later.length && later[k]! < a; k++) {
+      G = gcd(G, later[k]!);
+      if (G === 1) break;
+    }
+    out[g] = { grain: G, ratio: ratio === Infinity ? 0 : ratio, least: least === Infinity ? 0 : least };
+    if (a > 0) {
+      ratio = Math.min(ratio, otherOf(g) / a);
+      least = Math.min(least, a);
+    }
+    if (a > 0 && Number.isInteger(a)) {
+      let lo = 0;
+      let hi = later.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (later[mid]! < a) lo = mid + 1;
+        else hi = mid;
+      }
+      if (later[lo] !== a) later.splice(lo, 0, a);
+    }
+  }
+  return out;
+}
+
+/** Greatest common divisor of two non-negative integers. */
+export function gcd(a: number, b: number): number {
+  while (b > 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/** x modulo m, in [0, m). */
+function mod(x: number, m: number): number {
+  const r = x % m;
+  return r < 0 ? r + m : r;
+}
+
+/**
+ * Of 1..`most` replicas of `amount` on a node with `free` left, the largest count whose leftover
+ * has the least residue modulo `grain` (only the last grain/gcd(amount, grain) counts can differ).
+ */
+export function leastResidue(free: number, amount: number, grain: number, most: number): number {
+  const period = grain / gcd(amount, grain);
+  let best = most;
+  let bestResidue = mod(free - most * amount, grain);
+  for (let t = 1; t < period && most - t >= 1 && bestResidue > 0; t++) {
+    const r = mod(free - (most - t) * amount, grain);
+    if (r < bestResidue) {
+      bestResidue = r;
+      best = most - t;
+    }
+  }
+  return best;
 }
 
 /** How many pods of `pod` fit on node `i` by resources (at least 1 for a node that passed the filters). */

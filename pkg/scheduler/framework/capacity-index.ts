@@ -14,7 +14,23 @@
  *
  * A node can be switched off (`setActive`) without rebuilding: its leaf then holds −∞. An update
  * after a placement is O(log n). `accept` is the full filter check; subtrees only prune.
+ *
+ * Every leaf change is logged, so a search that found nothing can be asked again cheaply
+ * (`SearchMemo`): only the nodes changed since the failure can have become candidates, as long as
+ * the `accept` of the search depends on nothing but the node itself (its class and its usage).
  */
+
+/**
+ * A caller's memory of a search that found nothing: the index's change count at that moment
+ * (-1: no failure remembered). Valid only across searches with the same request and an `accept`
+ * that reads nothing but the node's own state.
+ */
+export interface SearchMemo {
+  failedAt: number;
+}
+
+/** Changed nodes a remembered failure re-examines one by one; past this many, the full search runs again. */
+const MEMO_RESCAN_LIMIT = 512;
 import type { ClusterState } from './cluster.js';
 import type { ResourceRequest } from './types.js';
 
@@ -33,6 +49,11 @@ export class CapacityIndex {
   private readonly dirty: number[] = [];
   private readonly isDirty: Uint8Array;
   private readonly activeFn: ((i: number) => boolean) | undefined;
+  /** Slots whose leaf was re-read, in order (see SearchMemo); `changes` entries are used. */
+  private log = new Int32Array(64);
+  private changes = 0;
+  /** Bounds of the entries on `stack` (the alignment bound each was pushed with). */
+  private readonly bounds: Float64Array;
 
   /**
    * Indexes `slots` of `cluster`, in that order (the order `first` prefers). `active` says which
@@ -56,6 +77,7 @@ export class CapacityIndex {
     this.u = new Float64Array(2 * size).fill(-Infinity);
     this.v = new Float64Array(2 * size).fill(-Infinity);
     this.stack = new Int32Array(2 * (Math.log2(size) + 2));
+    this.bounds = new Float64Array(this.stack.length);
     this.isDirty = new Uint8Array(slots.length);
     for (let k = 0; k < slots.length; k++) {
       const i = slots[k]!;
@@ -108,6 +130,7 @@ export class CapacityIndex {
       const i = this.members[k]!;
       if (this.activeFn) this.active[k] = this.activeFn(i) ? 1 : 0;
       this.setLeaf(k, i);
+      this.logChange(i);
       for (let v = (this.size + k) >> 1; v >= 1; v >>= 1) this.pull(v);
     }
     d.length = 0;
@@ -119,7 +142,17 @@ export class CapacityIndex {
     const k = this.pos[i]!;
     if (k < 0) return;
     this.setLeaf(k, i);
+    this.logChange(i);
     for (let v = (this.size + k) >> 1; v >= 1; v >>= 1) this.pull(v);
+  }
+
+  private logChange(i: number): void {
+    if (this.changes === this.log.length) {
+      const grown = new Int32Array(this.log.length * 2);
+      grown.set(this.log);
+      this.log = grown;
+    }
+    this.log[this.changes++] = i;
   }
 
   /**
@@ -154,28 +187,44 @@ export class CapacityIndex {
   /**
    * The active node with room for `q` (and taken by `accept`) whose free capacity best aligns with
    * `q` (see the file comment); ties go to the earlier leaf; -1 if none. With a `budget`, the search
-   * stops after that many subtree visits once it has a candidate, returning the best seen.
+   * stops after that many subtree visits once it has a candidate, returning the best seen. With a
+   * `memo` of an earlier failure (see SearchMemo), only the nodes changed since are examined. With
+   * `giveUp`, a search that has made that many visits without a candidate stops and returns -1
+   * (for a preference that is not worth a long search; such a failure is not remembered).
    */
-  bestAligned(q: ResourceRequest | undefined, accept: (i: number) => boolean, budget = Infinity): number {
+  bestAligned(q: ResourceRequest | undefined, accept: (i: number) => boolean, budget = Infinity, memo?: SearchMemo, giveUp = Infinity): number {
     this.flush();
-    let visits = 0;
     const rc = q && q.cpu > 0 ? q.cpu : 0;
     const rm = q && q.memory > 0 ? q.memory : 0;
+    if (memo && memo.failedAt >= 0 && this.changes - memo.failedAt <= MEMO_RESCAN_LIMIT) {
+      const best = this.bestAmongChanged(memo.failedAt, rc, rm, accept);
+      memo.failedAt = best < 0 ? this.changes : -1;
+      return best;
+    }
+    let visits = 0;
+    let searched = 0;
     const qc = rc > 0 ? rc : -Infinity;
     const qm = rm > 0 ? rm : -Infinity;
-    const { cpu, mem, pods, u, v, size, members, stack } = this;
+    const { cpu, mem, pods, u, v, size, members, stack, bounds } = this;
     const levels = 31 - Math.clz32(size);
     let best = -1;
     let bestLeaf = Infinity;
     let bestScore = -Infinity;
     let top = 0;
-    stack[top++] = 1;
+    if (cpu[1]! >= qc && mem[1]! >= qm && pods[1]! >= 1) {
+      bounds[top] = rc * u[1]! + rm * v[1]!;
+      stack[top++] = 1;
+    }
+    // Only subtrees whose maxima can hold the request are pushed, each with its bound.
     while (top > 0) {
       const n = stack[--top]!;
-      if (cpu[n]! < qc || mem[n]! < qm || pods[n]! < 1) continue;
+      const bound = bounds[top]!;
       // Past the budget, settle for the best found (the descent goes best-first, so it is a good one).
       if (best >= 0 && ++visits > budget) break;
-      const bound = rc * u[n]! + rm * v[n]!;
+      if (best < 0 && ++searched > giveUp) {
+        if (memo) memo.failedAt = -1;
+        return -1;
+      }
       if (bound < bestScore) continue;
       // An equal score only wins with an earlier leaf: prune subtrees that start after the best.
       if (bound === bestScore && (n << (levels - (31 - Math.clz32(n)))) - size > bestLeaf) continue;
@@ -190,16 +239,50 @@ export class CapacityIndex {
       }
       const l = 2 * n;
       const r = l + 1;
-      const bl = rc * u[l]! + rm * v[l]!;
-      const br = rc * u[r]! + rm * v[r]!;
+      const okL = cpu[l]! >= qc && mem[l]! >= qm && pods[l]! >= 1;
+      const okR = cpu[r]! >= qc && mem[r]! >= qm && pods[r]! >= 1;
+      const bl = okL ? rc * u[l]! + rm * v[l]! : -Infinity;
+      const br = okR ? rc * u[r]! + rm * v[r]! : -Infinity;
       // Visit the more promising child first (pushed last); on equal bounds, the left one.
       if (br > bl) {
-        stack[top++] = l;
+        if (okL) {
+          bounds[top] = bl;
+          stack[top++] = l;
+        }
+        bounds[top] = br;
         stack[top++] = r;
       } else {
-        stack[top++] = r;
-        stack[top++] = l;
+        if (okR) {
+          bounds[top] = br;
+          stack[top++] = r;
+        }
+        if (okL) {
+          bounds[top] = bl;
+          stack[top++] = l;
+        }
       }
+    }
+    if (memo) memo.failedAt = best < 0 ? this.changes : -1;
+    return best;
+  }
+
+  /** The best-aligned fitting node among those changed since change `from` (the rest are known not to fit). */
+  private bestAmongChanged(from: number, rc: number, rm: number, accept: (i: number) => boolean): number {
+    let best = -1;
+    let bestLeaf = Infinity;
+    let bestScore = -Infinity;
+    for (let j = from; j < this.changes; j++) {
+      const i = this.log[j]!;
+      const k = this.pos[i]!;
+      const n = this.size + k;
+      if (this.active[k] !== 1 || this.pods[n]! < 1) continue;
+      if ((rc > 0 && this.cpu[n]! < rc) || (rm > 0 && this.mem[n]! < rm)) continue;
+      const score = rc * this.u[n]! + rm * this.v[n]!;
+      if (score < bestScore || (score === bestScore && k >= bestLeaf)) continue;
+      if (!accept(i)) continue;
+      best = i;
+      bestLeaf = k;
+      bestScore = score;
     }
     return best;
   }

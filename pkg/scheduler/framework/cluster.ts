@@ -13,7 +13,8 @@
  * Everything is synchronous: a scheduling cycle or batch reads and changes the state with no
  * await in between, so no watch event moves it underneath a decision.
  */
-import type { Node, Taint } from '../../api/types.js';
+import type { Selector } from '../../api/labels.js';
+import type { Node, Pod, Taint } from '../../api/types.js';
 import { HOSTNAME_LABEL, PodClass, PodClassTable, type NamespaceLabels } from './pod-class.js';
 import { toAmounts } from './resources.js';
 import { effectiveTaints } from './taints.js';
@@ -111,6 +112,12 @@ export class ClusterState {
   readonly namespaceLabels = new Map<string, Record<string, string>>();
   readonly nsLabels: NamespaceLabels = (ns) => this.namespaceLabels.get(ns);
   session: Session | undefined;
+  /**
+   * The selector of the Services, ReplicaSets and StatefulSets a pod belongs to (kube-scheduler's
+   * `helper.DefaultSelector`), for PodTopologySpread's default constraints; set by the scheduler
+   * from its informers (undefined: no owners known, so no default constraints).
+   */
+  ownerSelector: ((pod: Pod) => Selector) | undefined;
   /** Told after a node's usage changes (the batch engine keeps its capacity indexes with it). */
   onUsageChange: ((node: number) => void) | undefined;
   /** Bumped whenever nodes come, go or change labels or taints: per-node-class caches key on it. */

@@ -132,9 +132,9 @@ t.test('Framework: profiles are checked when built', async (t) => {
   const f = new Framework(defaultProfile(), registry);
   t.same(
     f.filterPlugins.map((p) => p.name),
-    ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity'],
+    ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'EcsPlacement', 'NodePorts', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity'],
   );
-  t.equal(f.scorePlugins.find((s) => s.plugin.name === 'NodeResourcesFit')!.plugin, f.filterPlugins[5], 'one instance per plugin');
+  t.equal(f.scorePlugins.find((s) => s.plugin.name === 'NodeResourcesFit')!.plugin, f.filterPlugins[6], 'one instance per plugin');
 });
 
 t.test('defaultNormalizeScore', async (t) => {

@@ -155,6 +155,8 @@ export class Framework {
   readonly preemption: boolean;
   /** True when every score plugin either packs (MostAllocated) or may be neutral: batch placement can serve the profile. */
   readonly packingProfile: boolean;
+  /** True if a plugin reads pods' owners (Plugin.readsOwners). */
+  readonly readsOwners: boolean;
 
   /** Throws SchedulerConfigError. */
   constructor(profile: Profile, registry: Registry) {
@@ -195,6 +197,7 @@ export class Framework {
     this.scorePlugins = scores;
     this.preemption = profile.preemption ?? true;
     this.packingProfile = scores.every((s) => s.plugin.packing || typeof s.plugin.neutral === 'function');
+    this.readsOwners = [...instances.values()].some((p) => p.readsOwners === true);
   }
 
   /** Runs every filter's PreFilter for `pod` (see CompiledPod). Watchers go on `session`. */

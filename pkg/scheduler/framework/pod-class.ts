@@ -13,6 +13,13 @@ import { SelectorError, selectorFromLabelSelector, type Requirement, Selector } 
 import type { LabelSelector, Pod } from '../../api/types.js';
 import { nonZeroRequests, podRequests, type ResourceAmounts } from './resources.js';
 
+/**
+ * Pod annotations a scheduler plugin reads (ECS placement, pkg/ecs/placement): part of a class's
+ * key, so pods that differ in them never share a class, and batch placement never groups them
+ * with other classes.
+ */
+export const SCHEDULING_ANNOTATIONS: readonly string[] = ['ecs.berth.dev/placement-strategy', 'ecs.berth.dev/placement-constraints'];
+
 /** The label every Node carries with its own name; node classes leave it out (see cluster.ts). */
 export const HOSTNAME_LABEL = 'kubernetes.io/hostname';
 
@@ -101,6 +108,8 @@ export class PodClass {
   readonly spreadSelectors: readonly Selector[];
   /** Why the pod cannot be scheduled at all (a malformed selector), if so. */
   readonly error: string | undefined;
+  /** True if the pod carries one of SCHEDULING_ANNOTATIONS (a plugin reads its annotations). */
+  readonly hasSchedulingAnnotations: boolean;
   /** Pods of the class placed on each node (node index → count), kept by the cluster state. */
   readonly placed = new Map<number, number>();
   /** Pods the table counts for the class (placed and pending); the table forgets it at zero. */
@@ -125,6 +134,8 @@ export class PodClass {
     this.preemptionPolicy = (pod.spec.preemptionPolicy as string | undefined) ?? 'PreemptLowerPriority';
     this.terminating = !!pod.metadata.deletionTimestamp;
     this.hostPorts = hostPortsOf(pod);
+    const ann = pod.metadata.annotations;
+    this.hasSchedulingAnnotations = !!ann && SCHEDULING_ANNOTATIONS.some((k) => ann[k] !== undefined);
     let error: string | undefined;
     const terms = (list: unknown, weighted: boolean): AffinityTerm[] => {
       const out: AffinityTerm[] = [];
@@ -249,8 +260,20 @@ export function classKeys(pod: Pod): [string, string] {
     s.preemptionPolicy ?? null,
     s.schedulerName ?? null,
     !!pod.metadata.deletionTimestamp,
+    schedulingAnnotations(pod),
   ]);
   return [`${key}${stat}`, stat];
+}
+
+function schedulingAnnotations(pod: Pod): (string | null)[] | null {
+  const ann = pod.metadata.annotations;
+  if (!ann) return null;
+  let out: (string | null)[] | null = null;
+  for (let k = 0; k < SCHEDULING_ANNOTATIONS.length; k++) {
+    const v = ann[SCHEDULING_ANNOTATIONS[k]!];
+    if (v !== undefined) (out ??= SCHEDULING_ANNOTATIONS.map(() => null))[k] = v;
+  }
+  return out;
 }
 
 /** Selectors indexed for "which could select this pod": by their first `key In (values)` requirement. */

@@ -26,6 +26,12 @@ export const MAX_NODE_SCORE = 100;
 export interface Plugin {
   /** The plugin's registry name (each class also has it as `static readonly name`). */
   readonly name: string;
+  /**
+   * True if the plugin reads a pod's owners' selector (`ClusterState.ownerSelector`), as
+   * PodTopologySpread's default constraints do: batch placement then never merges owned pods'
+   * classes into one group.
+   */
+  readonly readsOwners?: boolean;
 }
 
 /** A pod's resource request as NodeResourcesFit checks it (millicores, bytes, bytes; extended as counts). */

@@ -1,8 +1,9 @@
 import t from 'tap';
 import type { Pod } from '../../api/types.js';
 import { makeNode, makePod } from '../../testing/builders.js';
-import { nodeInfo, runFilter, runScore } from '../test-helpers.js';
-import { ERR_REASON_CONSTRAINTS, ERR_REASON_LABEL, PodTopologySpread } from './pod-topology-spread.js';
+import { Status } from '../framework/status.js';
+import { clusterOf, nodeInfo, runFilter, runScore } from '../test-helpers.js';
+import { defaultSelector, ERR_REASON_CONSTRAINTS, ERR_REASON_LABEL, PodTopologySpread } from './pod-topology-spread.js';
 
 const zone = 'topology.kubernetes.io/zone';
 const node = (name: string, z?: string) => {
@@ -70,4 +71,63 @@ t.test('Score: ScheduleAnyway prefers the emptier domain', async (t) => {
   // DoNotSchedule only: no preference.
   const none = runScore(plugin, spread('q', {}), [nodeInfo(node('a1', 'a'), web('w1')), nodeInfo(node('b1', 'b'))]);
   t.ok(none === undefined || none.every((x) => x === none[0]), 'no ScheduleAnyway constraint: every node alike');
+});
+
+/** PreScore + Score + NormalizeScore of `plugin` over `nodes`, with the pods' owners given by `owner`. */
+function scoreWithOwners(plugin: PodTopologySpread, pod: Pod, nodes: ReturnType<typeof nodeInfo>[], owner: (p: Pod) => ReturnType<typeof defaultSelector>): number[] | undefined {
+  const c = clusterOf(...nodes);
+  c.ownerSelector = owner;
+  const feasible = Int32Array.from(nodes, (n) => c.indexOf(n.node.metadata.name!));
+  const s = plugin.compileScore(c.classes.intern(pod), c, feasible);
+  if (s === null) return undefined;
+  if (s instanceof Status) throw new Error(s.message());
+  const scores = Float64Array.from(feasible, (i) => s.score(i));
+  s.normalize?.(scores);
+  return Array.from(scores);
+}
+
+t.test('defaultSelector: the Services selecting the pod, merged, and its ReplicaSet or StatefulSet', async (t) => {
+  const pod = makePod('web-1').label('app', 'web').label('tier', 'front').obj();
+  const svc = (name: string, selector: Record<string, string> | undefined, namespace = 'default') => ({ metadata: { name, namespace }, spec: selector ? { selector } : {} });
+  const rs = { metadata: { name: 'web-rs', namespace: 'default' }, spec: { selector: { matchExpressions: [{ key: 'app', operator: 'In' as const, values: ['web'] }] } } };
+  // "web" selects the pod; "db" does not; "all" has no selector (selects nothing); "other" is in another namespace.
+  const sel = defaultSelector(pod, [svc('web', { app: 'web' }), svc('front', { tier: 'front' }), svc('db', { app: 'db' }), svc('all', undefined), svc('other', { app: 'web' }, 'other')], rs);
+  t.equal(sel.toString(), 'app=web,tier=front,app=web', 'the Services web and front, then the ReplicaSet (app in (web))');
+  t.ok(defaultSelector(makePod('lonely').label('app', 'x').obj(), [svc('web', { app: 'web' })], undefined).empty, 'no owners: an empty selector (no default constraints)');
+});
+
+t.test('Score: the system default constraints for an owned pod without constraints of its own', async (t) => {
+  const plugin = new PodTopologySpread(); // defaultingType System (Kubernetes' default)
+  const owner = (p: Pod) => defaultSelector(p, [{ metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' } } }], undefined);
+  const pod = web('web-new');
+  const nodes = [nodeInfo(node('a1', 'a'), web('w1'), web('w2')), nodeInfo(node('a2', 'a')), nodeInfo(node('b1', 'b'), web('w3'))];
+  // hostname, maxSkew 3: 3 feasible nodes, weight ln(3 + 2) = 1.6094; per node count × weight + (3 − 1):
+  //   a1 2 → 5.2189, a2 0 → 2, b1 1 → 3.6094.
+  // zone, maxSkew 5: 2 zones, weight ln(2 + 2) = 1.3863; count of the zone × weight + (5 − 1):
+  //   zone a (2 pods) → 6.7726 for a1 and a2, zone b (1) → 5.3863.
+  // Sums rounded: a1 11.9915 → 12, a2 8.7726 → 9, b1 8.9957 → 9.
+  // Normalized 100 × (max + min − s) / max, max 12, min 9: a1 900/12 = 75, a2 and b1 1200/12 = 100.
+  t.same(scoreWithOwners(plugin, pod, nodes, owner), [75, 100, 100]);
+  // A node without a zone label is not ignored under system defaulting: it scores by hostname alone.
+  // With it: hostname weight ln 6 = 1.7918: a1 5.5835, a2 2, b1 3.7918, bare 2; zone as before
+  // (a and b: weight ln 4). Sums: a1 12.356 → 12, a2 8.7726 → 9, b1 9.178 → 9, bare 2.
+  // max 12, min 2: a1 100 × 2 / 12 = 16, a2 and b1 500/12 = 41, bare 1200/12 = 100.
+  const bare = makeNode('bare').label('kubernetes.io/hostname', 'bare').obj();
+  t.same(scoreWithOwners(plugin, pod, [...nodes, nodeInfo(bare)], owner), [16, 41, 41, 100]);
+  // Not owned: no default constraints, the plugin skips the pod, and it is neutral for batch placement.
+  t.equal(scoreWithOwners(plugin, makePod('x').label('app', 'x').obj(), nodes, owner), undefined);
+  const c = clusterOf(...nodes);
+  c.ownerSelector = owner;
+  t.equal(plugin.neutral(c.classes.intern(pod), c), false, 'an owned pod is not neutral: it is scored per pod');
+  t.equal(plugin.neutral(c.classes.intern(makePod('x').label('app', 'x').obj()), c), true);
+  // A pod with constraints of its own never gets the defaults (its DoNotSchedule one has no score).
+  t.equal(scoreWithOwners(plugin, spread('own', {}), nodes, owner), undefined);
+  // List with no constraints (berth's packing profile): nothing.
+  t.equal(scoreWithOwners(new PodTopologySpread({ defaultingType: 'List', defaultConstraints: [] }), pod, nodes, owner), undefined);
+  // List with a zone constraint, maxSkew 1, ScheduleAnyway: zone a 2 × ln 4 + 0 = 2.77 → 3, zone b 1.39 → 1;
+  // max 3, min 1: a 100 × 1 / 3 = 33, b 100.
+  const list = new PodTopologySpread({ defaultingType: 'List', defaultConstraints: [{ maxSkew: 1, topologyKey: zone, whenUnsatisfiable: 'ScheduleAnyway' }] });
+  t.same(scoreWithOwners(list, pod, nodes, owner), [33, 33, 100]);
+  t.throws(() => new PodTopologySpread({ defaultingType: 'System', defaultConstraints: [{ maxSkew: 1, topologyKey: zone, whenUnsatisfiable: 'ScheduleAnyway' }] }), /must be empty when defaultingType is System/);
+  t.throws(() => new PodTopologySpread({ defaultingType: 'List', defaultConstraints: [{ maxSkew: 1, topologyKey: zone, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { a: 'b' } } }] }), /labelSelector must not be set/);
 });

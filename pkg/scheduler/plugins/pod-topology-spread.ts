@@ -17,10 +17,21 @@
  * `Σ count(domain) × log(domains + 2) + (maxSkew − 1)`, fewer being better, normalized as
  * `100 × (max + min − score) / max`; nodes without every key score 0.
  *
- * `matchLabelKeys` adds the pod's own values of those keys to the selector. System default
- * constraints (`defaultingType: System`) are not applied: berth's profiles are for packing.
+ * `matchLabelKeys` adds the pod's own values of those keys to the selector.
+ *
+ * Default constraints (`PodTopologySpreadArgs`) apply to a pod with no constraints of its own:
+ * `defaultingType: System` (Kubernetes' default) gives maxSkew 3 over `kubernetes.io/hostname` and
+ * maxSkew 5 over `topology.kubernetes.io/zone`, both ScheduleAnyway, so they only score;
+ * `defaultingType: List` gives `defaultConstraints`. Their selector is the pod's owners' (kube's
+ * `helper.DefaultSelector`): the selectors of the Services in the pod's namespace that select it,
+ * merged, plus those of the ReplicaSet or StatefulSet that controls it (`ClusterState.ownerSelector`,
+ * which the scheduler keeps from its informers); a pod whose owners give an empty selector gets no
+ * default constraints. With system defaulting, nodes missing a topology key are still scored (by
+ * the keys they have), as in kube-scheduler. berth's packing profile sets `defaultingType: List`
+ * with no constraints: spreading replicas works against packing, so it is asked for per pod.
  */
 import { selectorFromLabelSelector, Selector, SelectorError, type Requirement } from '../../api/labels.js';
+import type { LabelSelector, Pod } from '../../api/types.js';
 import type { ClusterState, Session, Topology } from '../framework/cluster.js';
 import type { PodClass, TopologySpreadConstraintSpec } from '../framework/pod-class.js';
 import { Status } from '../framework/status.js';
@@ -43,6 +54,71 @@ export interface SpreadConstraint {
   minDomains: number;
   nodeAffinityPolicy: 'Honor' | 'Ignore';
   nodeTaintsPolicy: 'Honor' | 'Ignore';
+}
+
+/** kube-scheduler's `PodTopologySpreadArgs`. */
+export interface PodTopologySpreadArgs {
+  /** `System` (default): the system default constraints; `List`: `defaultConstraints`. */
+  defaultingType?: 'System' | 'List';
+  /** With `List`: constraints for pods without their own; no `labelSelector` (the owners' selector is used). */
+  defaultConstraints?: TopologySpreadConstraintSpec[];
+}
+
+/** kube-scheduler's `systemDefaultConstraints` (pkg/scheduler/framework/plugins/podtopologyspread/plugin.go). */
+export const SYSTEM_DEFAULT_CONSTRAINTS: readonly TopologySpreadConstraintSpec[] = [
+  { maxSkew: 3, topologyKey: HOSTNAME_LABEL, whenUnsatisfiable: 'ScheduleAnyway' },
+  { maxSkew: 5, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' },
+];
+
+/** What `defaultSelector` reads of a Service, ReplicaSet or StatefulSet. */
+export interface SelectingObject {
+  metadata: { namespace?: string; name?: string };
+  spec?: { selector?: Record<string, string> | LabelSelector | null };
+}
+
+/**
+ * kube-scheduler's `helper.DefaultSelector`: the selectors of the `services` in the pod's namespace
+ * that select it (a Service without a selector selects nothing), their labels merged, plus the
+ * requirements of the selector of the ReplicaSet or StatefulSet that controls the pod (`owner`,
+ * found by the caller from the pod's controller reference). A malformed owner selector is ignored.
+ */
+export function defaultSelector(pod: Pod, services: readonly SelectingObject[], owner: SelectingObject | undefined): Selector {
+  const labels = pod.metadata.labels ?? {};
+  const ns = pod.metadata.namespace ?? 'default';
+  const merged: Record<string, string> = {};
+  for (const svc of services) {
+    if ((svc.metadata.namespace ?? 'default') !== ns) continue;
+    const sel = svc.spec?.selector as Record<string, string> | null | undefined;
+    if (!sel) continue;
+    if (Object.entries(sel).every(([k, v]) => labels[k] === v)) Object.assign(merged, sel);
+  }
+  let selector = selectorFromLabelSelector({ matchLabels: merged });
+  const ownerSel = owner?.spec?.selector as LabelSelector | null | undefined;
+  if (ownerSel) {
+    try {
+      const other = selectorFromLabelSelector(ownerSel);
+      if (!other.nothing) selector = new Selector([...selector.requirements, ...other.requirements]);
+    } catch (e) {
+      if (!(e instanceof SelectorError)) throw e;
+    }
+  }
+  return selector;
+}
+
+/**
+ * The constraints that apply to `pod` with `whenUnsatisfiable` = `action`: its own, or, when it has
+ * none, `defaults` with the owners' selector (none if that is empty). Throws Error for a malformed one.
+ */
+export function effectiveSpreadConstraints(pod: PodClass, cluster: ClusterState, action: 'DoNotSchedule' | 'ScheduleAnyway', defaults: readonly TopologySpreadConstraintSpec[]): SpreadConstraint[] {
+  if (pod.topologySpreadConstraints.length > 0 || defaults.length === 0) return spreadConstraints(pod, action);
+  const selector = cluster.ownerSelector?.(pod.pod);
+  if (!selector || selector.empty || selector.nothing) return [];
+  const out: SpreadConstraint[] = [];
+  for (const c of defaults) {
+    if ((c.whenUnsatisfiable ?? 'DoNotSchedule') !== action) continue;
+    out.push({ maxSkew: c.maxSkew, topologyKey: c.topologyKey, selector, minDomains: c.minDomains ?? 1, nodeAffinityPolicy: c.nodeAffinityPolicy ?? 'Honor', nodeTaintsPolicy: c.nodeTaintsPolicy ?? 'Ignore' });
+  }
+  return out;
 }
 
 /** The pod's constraints with `whenUnsatisfiable` = `action`. Throws Error for a malformed one. */
@@ -133,11 +209,30 @@ class MinTracker {
 export class PodTopologySpread implements FilterPlugin, ScorePlugin {
   static readonly name = 'PodTopologySpread';
   readonly name = PodTopologySpread.name;
+  /** Constraints for pods without their own (see the file comment). */
+  readonly defaults: readonly TopologySpreadConstraintSpec[];
+  readonly readsOwners: boolean;
+  private readonly systemDefaulted: boolean;
+
+  /** Throws Error for bad arguments (an unknown defaultingType, System with a list, a default constraint with a labelSelector). */
+  constructor(args: PodTopologySpreadArgs = {}) {
+    const type = args.defaultingType ?? 'System';
+    if (type !== 'System' && type !== 'List') throw new Error(`defaultingType must be System or List, got ${String(type)}`);
+    if (type === 'System' && args.defaultConstraints?.length) throw new Error('defaultConstraints must be empty when defaultingType is System');
+    for (const [i, c] of (args.defaultConstraints ?? []).entries()) {
+      if (c.labelSelector) throw new Error(`defaultConstraints[${i}].labelSelector must not be set (the pod's owners' selector is used)`);
+      if (!Number.isInteger(c.maxSkew) || c.maxSkew < 1) throw new Error(`defaultConstraints[${i}].maxSkew must be a positive integer, got ${String(c.maxSkew)}`);
+      if (!c.topologyKey) throw new Error(`defaultConstraints[${i}].topologyKey is required`);
+    }
+    this.systemDefaulted = type === 'System';
+    this.defaults = type === 'System' ? SYSTEM_DEFAULT_CONSTRAINTS : (args.defaultConstraints ?? []);
+    this.readsOwners = this.defaults.length > 0;
+  }
 
   compileFilter(pod: PodClass, cluster: ClusterState, session: Session): NodeFilter | Status | null {
     let cs: SpreadConstraint[];
     try {
-      cs = spreadConstraints(pod, 'DoNotSchedule');
+      cs = effectiveSpreadConstraints(pod, cluster, 'DoNotSchedule', this.defaults);
     } catch (e) {
       return Status.error(e);
     }
@@ -201,20 +296,18 @@ export class PodTopologySpread implements FilterPlugin, ScorePlugin {
   compileScore(pod: PodClass, cluster: ClusterState, feasible: Int32Array): NodeScorer | Status | null {
     let cs: SpreadConstraint[];
     try {
-      cs = spreadConstraints(pod, 'ScheduleAnyway');
+      cs = effectiveSpreadConstraints(pod, cluster, 'ScheduleAnyway', this.defaults);
     } catch (e) {
       return Status.error(e);
     }
     if (cs.length === 0) return null;
     const affinity = requiredNodeAffinity(pod.pod);
     const topos = cs.map((c) => cluster.topology(c.topologyKey));
-    const hasAllKeys = (i: number): boolean => topos.every((t) => t.domainOf[i]! >= 0);
+    // kube-scheduler's requireAllTopologies: system defaults do not ignore nodes missing a key.
+    const requireAll = pod.topologySpreadConstraints.length > 0 || !this.systemDefaulted;
+    const hasAllKeys = (i: number): boolean => !requireAll || topos.every((t) => t.domainOf[i]! >= 0);
     const ignored = new Uint8Array(cluster.slots);
-    let ignoredCount = 0;
-    for (const i of feasible) if (!hasAllKeys(i)) {
-      ignored[i] = 1;
-      ignoredCount++;
-    }
+    for (const i of feasible) if (!hasAllKeys(i)) ignored[i] = 1;
     const states = cs.map((c, ci) => {
       const topo = topos[ci]!;
       const hostname = c.topologyKey === HOSTNAME_LABEL;
@@ -226,19 +319,23 @@ export class PodTopologySpread implements FilterPlugin, ScorePlugin {
       for (const i of feasible) {
         if (ignored[i]) continue;
         const d = topo.domainOf[i]!;
+        if (d < 0) continue;
         if (!present[d]) {
           present[d] = 1;
           size++;
         }
       }
-      if (hostname) size = feasible.length - ignoredCount;
+      if (hostname) {
+        size = 0;
+        for (const i of feasible) if (!ignored[i] && topo.domainOf[i]! >= 0) size++;
+      }
       const counts = new Float64Array(topo.values.length);
       if (!hostname) {
         const include = inclusion(cluster, pod, c, affinity, true);
         for (const i of cluster.order) {
           if (!hasAllKeys(i) || !include(i)) continue;
           const d = topo.domainOf[i]!;
-          if (present[d]) counts[d] += perNode[i]!;
+          if (d >= 0 && present[d]) counts[d] += perNode[i]!;
         }
       }
       return { c, topo, hostname, perNode, counts, weight: Math.log(size + 2) };
@@ -273,7 +370,10 @@ export class PodTopologySpread implements FilterPlugin, ScorePlugin {
     };
   }
 
-  neutral(pod: PodClass): boolean {
-    return !pod.topologySpreadConstraints.some((c) => (c.whenUnsatisfiable ?? 'DoNotSchedule') === 'ScheduleAnyway');
+  neutral(pod: PodClass, cluster: ClusterState): boolean {
+    if (pod.topologySpreadConstraints.length > 0) return !pod.topologySpreadConstraints.some((c) => (c.whenUnsatisfiable ?? 'DoNotSchedule') === 'ScheduleAnyway');
+    if (!this.defaults.some((c) => (c.whenUnsatisfiable ?? 'DoNotSchedule') === 'ScheduleAnyway')) return true;
+    const sel = cluster.ownerSelector?.(pod.pod);
+    return !sel || sel.empty || sel.nothing;
   }
 }

@@ -3,6 +3,7 @@
  * plugin names, and the registry turns names into instances (add out-of-tree plugins to a copy of
  * the registry and pass it in `SchedulerOptions.registry`).
  */
+import { ECS_PLACEMENT_WEIGHT, EcsPlacement } from '../../ecs/placement/plugin.js';
 import type { PluginFactory, Profile } from '../framework/types.js';
 import { InterPodAffinity, type InterPodAffinityArgs } from './inter-pod-affinity.js';
 import { NodeAffinity } from './node-affinity.js';
@@ -11,7 +12,8 @@ import { NodePorts } from './node-ports.js';
 import { NodeResourcesBalancedAllocation, type NodeResourcesBalancedAllocationArgs } from './node-resources-balanced-allocation.js';
 import { NodeResourcesFit, type NodeResourcesFitArgs } from './node-resources-fit.js';
 import { NodeUnschedulable } from './node-unschedulable.js';
-import { PodTopologySpread } from './pod-topology-spread.js';
+import { ImageLocality } from './image-locality.js';
+import { PodTopologySpread, type PodTopologySpreadArgs } from './pod-topology-spread.js';
 import { TaintToleration } from './taint-toleration.js';
 
 /** The name of the default profile, and the `spec.schedulerName` the API server defaults pods to. */
@@ -27,8 +29,10 @@ export function inTreeRegistry(): Map<string, PluginFactory> {
     [NodePorts.name, () => new NodePorts()],
     [NodeResourcesFit.name, (args) => new NodeResourcesFit(args as NodeResourcesFitArgs | undefined)],
     [NodeResourcesBalancedAllocation.name, (args) => new NodeResourcesBalancedAllocation(args as NodeResourcesBalancedAllocationArgs | undefined)],
-    [PodTopologySpread.name, () => new PodTopologySpread()],
+    [PodTopologySpread.name, (args) => new PodTopologySpread(args as PodTopologySpreadArgs | undefined)],
+    [ImageLocality.name, () => new ImageLocality()],
     [InterPodAffinity.name, (args) => new InterPodAffinity(args as InterPodAffinityArgs | undefined)],
+    [EcsPlacement.name, () => new EcsPlacement()],
   ]);
 }
 
@@ -39,21 +43,30 @@ export function inTreeRegistry(): Map<string, PluginFactory> {
  * InterPodAffinity 2, NodeResourcesFit 1; pkg/scheduler/apis/config/v1/default_plugins.go), with
  * two differences: NodeResourcesFit scores MostAllocated (bin-packing) rather than
  * LeastAllocated, and NodeResourcesBalancedAllocation is left out because it works against
- * packing. DefaultPreemption is on.
+ * packing. DefaultPreemption is on. Two more differences for the same reason: PodTopologySpread
+ * has no default constraints (`defaultingType: List`, an empty list: Kubernetes' system defaults
+ * spread every Deployment's replicas over hosts and zones), and ImageLocality is left out (see
+ * image-locality.ts).
+ *
+ * EcsPlacement (pkg/ecs/placement) runs ECS tasks' placement constraints (a filter, after
+ * NodeAffinity) and strategies (a score whose weight makes ECS's order decide, the other scores
+ * only breaking its ties); it does nothing for pods without the ECS placement annotations.
  */
 export function defaultProfile(schedulerName = DEFAULT_SCHEDULER_NAME): Profile {
   return {
     schedulerName,
-    filters: [NodeUnschedulable.name, NodeName.name, TaintToleration.name, NodeAffinity.name, NodePorts.name, NodeResourcesFit.name, PodTopologySpread.name, InterPodAffinity.name],
+    filters: [NodeUnschedulable.name, NodeName.name, TaintToleration.name, NodeAffinity.name, EcsPlacement.name, NodePorts.name, NodeResourcesFit.name, PodTopologySpread.name, InterPodAffinity.name],
     scores: [
       { name: TaintToleration.name, weight: 3 },
       { name: NodeAffinity.name, weight: 2 },
       { name: PodTopologySpread.name, weight: 2 },
       { name: InterPodAffinity.name, weight: 2 },
       { name: NodeResourcesFit.name, weight: 1 },
+      { name: EcsPlacement.name, weight: ECS_PLACEMENT_WEIGHT },
     ],
     preemption: true,
     pluginArgs: {
+      [PodTopologySpread.name]: { defaultingType: 'List', defaultConstraints: [] } satisfies PodTopologySpreadArgs,
       [NodeResourcesFit.name]: {
         scoringStrategy: {
           type: 'MostAllocated',
@@ -71,16 +84,18 @@ export function defaultProfile(schedulerName = DEFAULT_SCHEDULER_NAME): Profile 
  * kube-scheduler's own default profile, for clusters that want its behaviour rather than berth's
  * packing: the same filters, and the scores of pkg/scheduler/apis/config/v1/default_plugins.go —
  * TaintToleration 3, NodeAffinity 2, PodTopologySpread 2, InterPodAffinity 2, NodeResourcesFit 1
- * with LeastAllocated over cpu and memory (weights 1), NodeResourcesBalancedAllocation 1.
- * ImageLocality (weight 1 in Kubernetes) is not part of berth. Serve it under a name of its own
+ * with LeastAllocated over cpu and memory (weights 1), NodeResourcesBalancedAllocation 1,
+ * ImageLocality 1; PodTopologySpread with the system default constraints (`defaultingType:
+ * System`). Serve it under a name of its own
  * (`SchedulerOptions.profiles`) and pods pick it with `spec.schedulerName`.
  */
 export function kubeSchedulerProfile(schedulerName: string): Profile {
   const p = defaultProfile(schedulerName);
   return {
     ...p,
-    scores: [...p.scores, { name: NodeResourcesBalancedAllocation.name, weight: 1 }],
+    scores: [...p.scores, { name: NodeResourcesBalancedAllocation.name, weight: 1 }, { name: ImageLocality.name, weight: 1 }],
     pluginArgs: {
+      [PodTopologySpread.name]: { defaultingType: 'System' } satisfies PodTopologySpreadArgs,
       [NodeResourcesFit.name]: {
         scoringStrategy: {
           type: 'LeastAllocated',

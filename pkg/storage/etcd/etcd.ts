@@ -29,7 +29,7 @@ export interface EtcdBackendOptions {
    * count so that the window means the same on every store.
    */
   historyLimit?: number;
-  /** Per-call deadline in milliseconds (default 5,000); a call past it rejects. */
+  /** Per-call deadline in milliseconds (default 5,000); a call past it rejects. Watches have none. */
   timeoutMs?: number;
 }
 
@@ -58,7 +58,9 @@ export class EtcdBackend implements Backend {
     if (opts.endpoints.length === 0) throw new Error('etcd: no endpoints');
     const options: IOptions = {
       hosts: opts.endpoints,
-      defaultCallOptions: () => ({ deadline: Date.now() + (opts.timeoutMs ?? 5_000) }),
+      // The deadline is per unary call. A watch is one long-lived stream: with a deadline it was cut
+      // every 5 s, and its events then stalled until the client's reconnect caught up.
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + (opts.timeoutMs ?? 5_000) }),
     };
     this.client = new Etcd3(options);
     this.prefix = opts.prefix ?? '';

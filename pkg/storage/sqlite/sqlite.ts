@@ -30,22 +30,34 @@ const TYPE_NAME = ['create', 'update', 'delete'] as const;
 /**
  * A Backend on SQLite (better-sqlite3 v12), in WAL mode.
  *
- * Two tables, written in one transaction per write:
+ * Two tables, written together:
  * - `log`: append-only, one row per revision (the write's type, key, new and previous value);
  *   it is what watches replay, and old rows are compacted away past `historyLimit`;
  * - `kv`: the current value of every live key, so `get` and `list` never scan history.
  *
+ * Group commit: writes issued in the same turn of the event loop share one transaction. The
+ * first opens it (`BEGIN IMMEDIATE`); each write runs at once inside it (its compare-and-swap
+ * checks see the writes before it, and a failing write rolls back only itself, through a
+ * savepoint); a `setImmediate` commits them all. A write's promise resolves, and its watch event
+ * is published, only after that commit; reads (`get`, `list`, `count`) wait for an open batch to
+ * commit, so no one ever sees a write that is not yet durable. If the commit fails, every write of
+ * the batch rejects and the revision counter goes back.
+ *
  * Durability: WAL with `synchronous=NORMAL` makes a committed transaction survive the process
  * being killed (the write is in the OS before the call returns); it may not survive power loss
- * (https://www.sqlite.org/pragma.html#pragma_synchronous). better-sqlite3 is synchronous, so a
- * write's promise resolves only after its commit.
+ * (https://www.sqlite.org/pragma.html#pragma_synchronous).
  */
 export class SqliteBackend implements Backend {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly hub: EventHub;
   private readonly historyLimit: number;
+  /** The revision of the last write, committed or in the open batch. */
   private revision: number;
+  /** The revision of the last committed write: what readers and watchers see. */
+  private committedRevision: number;
+  /** The open group-commit transaction, if writes are waiting for their commit. */
+  private batch: Batch | undefined;
   private compacted: number;
   private writesSinceCompaction = 0;
   private readonly compactEvery: number;
@@ -58,6 +70,9 @@ export class SqliteBackend implements Backend {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    // A 64 MiB page cache (SQLite's default is 2 MiB): the hot pages of `kv` and the tail of `log`
+    // stay in memory rather than being re-read from the OS on every get, list and commit.
+    this.db.pragma('cache_size = -65536');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS kv (
         key TEXT PRIMARY KEY,
@@ -81,6 +96,7 @@ export class SqliteBackend implements Backend {
     const maxLog = (this.stmt.maxRevision.get() as { r: number | null }).r ?? 0;
     const metaRev = (this.stmt.getMeta.get('revision') as { value: number } | undefined)?.value ?? 0;
     this.revision = Math.max(maxLog, metaRev);
+    this.committedRevision = this.revision;
     this.compacted = (this.stmt.getMeta.get('compacted') as { value: number } | undefined)?.value ?? 0;
     const st = this.stmt;
     // Transactions compiled once: better-sqlite3 wraps each in BEGIN/COMMIT.
@@ -131,7 +147,7 @@ export class SqliteBackend implements Backend {
   }
 
   async currentRevision(): Promise<number> {
-    return this.revision;
+    return this.committedRevision;
   }
 
   async compactedRevision(): Promise<number> {
@@ -139,11 +155,13 @@ export class SqliteBackend implements Backend {
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
+    if (this.batch) await this.settled();
     this.check();
     return this.stmt.get.get(key) as KeyValue | undefined;
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    if (this.batch) await this.settled();
     this.check();
     const end = prefixEnd(prefix);
     const limit = opts.limit && opts.limit > 0 ? opts.limit : -1;
@@ -153,44 +171,109 @@ export class SqliteBackend implements Backend {
     ) as KeyValue[];
     const more = limit > 0 && rows.length > limit;
     if (more) rows.length = limit;
-    return { items: rows, revision: this.revision, more };
+    return { items: rows, revision: this.committedRevision, more };
   }
 
   async count(prefix: string): Promise<number> {
+    if (this.batch) await this.settled();
     this.check();
     return (this.stmt.count.get(prefix, prefixEnd(prefix)) as { n: number }).n;
   }
 
   async create(key: string, value: string): Promise<KeyValue> {
     this.check();
+    const b = this.openBatch();
     const rev = this.revision + 1;
     this.txCreate(key, value, rev);
-    this.revision = rev;
-    this.afterWrite({ type: 'create', key, value, revision: rev });
+    this.added(b, { type: 'create', key, value, revision: rev });
+    await b.done;
     return { key, value, revision: rev, createRevision: rev };
   }
 
   async update(key: string, value: string, expectedRevision?: number): Promise<KeyValue> {
     this.check();
+    const b = this.openBatch();
     const rev = this.revision + 1;
     const cur = this.txUpdate(key, value, rev, expectedRevision);
-    this.revision = rev;
-    this.afterWrite({ type: 'update', key, value, prevValue: cur.value, revision: rev });
+    this.added(b, { type: 'update', key, value, prevValue: cur.value, revision: rev });
+    await b.done;
     return { key, value, revision: rev, createRevision: cur.createRevision };
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KeyValue> {
     this.check();
+    const b = this.openBatch();
     const rev = this.revision + 1;
     const cur = this.txDelete(key, rev, expectedRevision);
-    this.revision = rev;
-    this.afterWrite({ type: 'delete', key, value: cur.value, prevValue: cur.value, revision: rev });
+    this.added(b, { type: 'delete', key, value: cur.value, prevValue: cur.value, revision: rev });
+    await b.done;
     return { key, value: cur.value, revision: rev, createRevision: cur.createRevision };
+  }
+
+  /** The open batch, opening one (and scheduling its commit) if none is. */
+  private openBatch(): Batch {
+    if (this.batch) return this.batch;
+    this.db.exec('BEGIN IMMEDIATE');
+    let resolve!: () => void;
+    let reject!: (e: Error) => void;
+    const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    done.catch(() => undefined); // a batch whose writes all failed has no one waiting on it
+    const b: Batch = { done, resolve, reject, events: [] };
+    this.batch = b;
+    setImmediate(() => this.commit(b));
+    return b;
+  }
+
+  /** A write of the open batch succeeded (in its savepoint): count it, keep its event for after the commit. */
+  private added(b: Batch, ev: StorageEvent): void {
+    this.revision = ev.revision;
+    b.events.push(ev);
+    this.writesSinceCompaction++;
+  }
+
+  /** Commits the batch, then publishes its events and resolves its writes; on failure rolls back and rejects them. */
+  private commit(b: Batch): void {
+    if (this.batch !== b) return; // committed already (by close)
+    this.batch = undefined;
+    let compactedTo: number | undefined;
+    try {
+      if (this.writesSinceCompaction >= this.compactEvery) {
+        this.writesSinceCompaction = 0;
+        const upTo = this.revision - this.historyLimit;
+        if (upTo > this.compacted) {
+          // Keep the newest row so the revision counter survives a restart.
+          this.stmt.compact.run(upTo);
+          this.stmt.setMeta.run('compacted', upTo);
+          this.stmt.setMeta.run('revision', this.revision);
+          compactedTo = upTo;
+        }
+      }
+      this.db.exec('COMMIT');
+    } catch (e) {
+      try {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      } catch {
+        // the connection is gone; the writes are lost either way
+      }
+      this.revision = this.committedRevision;
+      b.reject(e as Error);
+      return;
+    }
+    this.committedRevision = this.revision;
+    if (compactedTo !== undefined) this.compacted = compactedTo;
+    for (const ev of b.events) this.hub.publish(ev);
+    b.resolve();
+  }
+
+  /** Resolves once no batch is open (its writes committed or failed). */
+  private async settled(): Promise<void> {
+    while (this.batch) await this.batch.done.catch(() => undefined);
   }
 
   watch(prefix: string, fromRevision: number, signal: AbortSignal): AsyncIterable<StorageEvent> {
     this.check();
-    return this.hub.subscribe(prefix, fromRevision, this.revision, signal, (p, after, upTo) => {
+    // Replay reads the log only up to the committed revision: rows of an open batch are not yet durable.
+    return this.hub.subscribe(prefix, fromRevision, this.committedRevision, signal, (p, after, upTo) => {
       if (after < this.compacted) throw new CompactedError(after, this.compacted);
       const rows = this.stmt.replay.all(after, upTo, p, prefixEnd(p)) as { revision: number; type: number; key: string; value: string; prevValue: string | null }[];
       return rows.map((r) => {
@@ -203,35 +286,25 @@ export class SqliteBackend implements Backend {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.batch) this.commit(this.batch);
     this.closed = true;
     this.hub.closeAll();
     this.db.close();
   }
 
-  private tx(fn: () => void): void {
-    this.db.transaction(fn)();
-  }
-
-  private afterWrite(ev: StorageEvent): void {
-    this.hub.publish(ev);
-    if (++this.writesSinceCompaction >= this.compactEvery) {
-      this.writesSinceCompaction = 0;
-      const upTo = this.revision - this.historyLimit;
-      if (upTo > this.compacted) {
-        // Keep the newest row so the revision counter survives a restart.
-        this.tx(() => {
-          this.stmt.compact.run(upTo);
-          this.stmt.setMeta.run('compacted', upTo);
-          this.stmt.setMeta.run('revision', this.revision);
-        });
-        this.compacted = upTo;
-      }
-    }
-  }
-
   private check(): void {
     if (this.closed) throw new ClosedError();
   }
+}
+
+/** Writes sharing one transaction, committed together. */
+interface Batch {
+  /** Settles when the transaction commits (resolves) or fails (rejects). */
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (e: Error) => void;
+  /** The batch's events, in revision order, published after the commit. */
+  events: StorageEvent[];
 }
 
 /** The smallest string greater than every string starting with `prefix`. */
