@@ -170,6 +170,9 @@ export interface FargateSchedulerOptions {
   spotSeed?: number;
 }
 
+/** The node-cache index of Fargate nodes by the `namespace/name` of their pod. */
+const FARGATE_POD_INDEX = 'fargate-pod';
+
 /** The fargate-scheduler: see the file comment. Reconciles pods by `namespace/name`. */
 export class FargateScheduler implements Reconciler {
   private readonly pods: Informer<Pod>;
@@ -184,6 +187,8 @@ export class FargateScheduler implements Reconciler {
     this.mgr = mgr;
     this.pods = mgr.informer<Pod>(Kinds.Pod);
     this.nodes = mgr.informer<Node>(Kinds.Node);
+    // Fargate nodes by the pod they were made for: a reconcile looks up its own nodes, not the fleet.
+    this.nodes.cache.addIndex(FARGATE_POD_INDEX, (n) => (n.metadata.labels?.[COMPUTE_TYPE_LABEL] === 'fargate' && n.metadata.annotations?.[POD_ANNOTATION] ? [n.metadata.annotations[POD_ANNOTATION]] : []));
     this.recorder = mgr.recorder(FARGATE_SCHEDULER);
     this.spotSeed = opts.spotSeed;
   }
@@ -246,7 +251,7 @@ export class FargateScheduler implements Reconciler {
   async reconcile(ctx: ReconcileContext, key: string): Promise<Result | void> {
     const pod = this.pods.cache.get(key);
     // Nodes made for this key whose pod is gone, finished, deleting or replaced by another of the same name.
-    const mine = this.nodes.cache.list().filter((n) => n.metadata.labels?.[COMPUTE_TYPE_LABEL] === 'fargate' && n.metadata.annotations?.[POD_ANNOTATION] === key);
+    const mine = this.nodes.cache.byIndex(FARGATE_POD_INDEX, key);
     const live = pod && pod.spec.schedulerName === FARGATE_SCHEDULER && !pod.metadata.deletionTimestamp && !finished(pod) ? pod : undefined;
     for (const n of mine) if (!live || n.metadata.annotations?.[POD_UID_ANNOTATION] !== live.metadata.uid) await this.release(ctx, n);
     if (!live) return;
