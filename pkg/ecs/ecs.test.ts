@@ -133,6 +133,14 @@ t.test('a service of 4 tasks reaches a steady state on its container instances, 
   const pod = await c.get<Pod>(Kinds.Pod, tasks[0]!.metadata.name!, NS);
   t.same(pod.metadata.labels?.['ecs.berth.dev/group'], 'service.web');
   t.same(pod.spec.nodeSelector, { 'ecs.berth.dev/cluster': 'prod' });
+  t.same(JSON.parse(pod.metadata.annotations?.['ecs.berth.dev/placement-strategy'] ?? 'null'), [{ type: 'spread', field: 'attribute:ecs.availability-zone' }], 'no strategy given: a service spreads over zones, as ECS does');
+  const zoneOf = new Map((await c.list(Kinds.Node)).items.map((n) => [n.metadata.name!, n.metadata.labels?.['topology.kubernetes.io/zone'] ?? '']));
+  const perZone = new Map<string, number>();
+  for (const x of tasks) {
+    const z = zoneOf.get((await c.get<Pod>(Kinds.Pod, x.metadata.name!, NS)).spec.nodeName ?? '') ?? '';
+    perZone.set(z, (perZone.get(z) ?? 0) + 1);
+  }
+  t.same([...perZone.values()], [2, 2], `the instances' two zones hold two tasks each (${JSON.stringify([...perZone])})`);
   t.same(pod.spec.containers[0]!.resources, { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } }, 'cpu units → millicores, memoryReservation requested, memory the limit');
   // Remaining resources: the tasks' cpu (256 units) and memoryReservation (256 MiB) are taken off.
   const ciAfter = (await c.list<ContainerInstance>(EcsKinds.ContainerInstance)).items;

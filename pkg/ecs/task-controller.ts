@@ -47,6 +47,7 @@ import {
   taskArn,
   type CapacityProvider,
   type PlacementConstraint,
+  type PlacementStrategy,
   type Task,
   type TaskContainer,
   type TaskDefinition,
@@ -63,6 +64,15 @@ export const STOP_REASONS = {
   podGone: 'Task stopped because its Pod was deleted (instance drained or terminated, or a Fargate Spot interruption)',
   noTaskDefinition: 'Task definition not found',
 } as const;
+
+/**
+ * The placement strategy of a service's task when the service names none: spread over
+ * `attribute:ecs.availability-zone` ("For tasks running as part of an Amazon ECS service, the task
+ * placement strategy is spread using the attribute:ecs.availability-zone",
+ * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement-strategies.html).
+ * Standalone tasks have no default.
+ */
+export const SERVICE_DEFAULT_PLACEMENT_STRATEGY: PlacementStrategy[] = [{ type: 'spread', field: 'attribute:ecs.availability-zone' }];
 
 /** True if the task runs on Fargate: launch type FARGATE or a FARGATE / FARGATE_SPOT capacity provider. */
 export function isFargateTask(t: Task): boolean {
@@ -86,7 +96,8 @@ export function podForTask(task: Task, td: TaskDefinition, providers: Map<string
   };
   const constraints: PlacementConstraint[] = [...(task.spec.placementConstraints ?? []), ...((td.spec.placementConstraints ?? []) as PlacementConstraint[])];
   const annotations: Record<string, string> = { [GROUP_LABEL]: task.spec.group };
-  if (task.spec.placementStrategy?.length) annotations[PLACEMENT_STRATEGY_ANNOTATION] = JSON.stringify(task.spec.placementStrategy);
+  const strategy = task.spec.placementStrategy?.length ? task.spec.placementStrategy : task.spec.group.startsWith('service:') ? SERVICE_DEFAULT_PLACEMENT_STRATEGY : undefined;
+  if (strategy) annotations[PLACEMENT_STRATEGY_ANNOTATION] = JSON.stringify(strategy);
   if (constraints.length) annotations[PLACEMENT_CONSTRAINTS_ANNOTATION] = JSON.stringify(constraints);
   if (task.spec.capacityProvider) annotations[CAPACITY_PROVIDER_ANNOTATION] = task.spec.capacityProvider;
   for (const c of td.spec.containerDefinitions ?? []) {
