@@ -14,52 +14,7 @@ import { runCli } from '../cli/program.js';
 import type { IO } from '../cli/types.js';
 import { runSimulation } from './engine.js';
 import { parseEvents } from './events.js';
-
-const FLEET = `
-apiVersion: autoscaling.berth.dev/v1
-kind: AutoScalingGroup
-metadata: {name: general}
-spec:
-  minSize: 2
-  maxSize: 2
-  desiredCapacity: 2
-  launchTemplate: {instanceType: m5.large}
-  availabilityZones: [us-east-1a, us-east-1b]
-`;
-// 10 ms of CPU a request: 40 requests a second are 400m, eight pods at 50 % of their 100m requests.
-const WEB = (replicas: number): string => `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: ${replicas}
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata:
-      labels: {app: web}
-      annotations: {sim.berth.dev/cpu-ms-per-request: "10", sim.berth.dev/service-time-ms: "20"}
-    spec:
-      containers:
-      - {name: web, image: web:1, ports: [{containerPort: 8080}], resources: {requests: {cpu: 100m, memory: 64Mi}}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  type: LoadBalancer
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080}]
-`;
-const HPA = `
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {name: web}
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
-  minReplicas: 1
-  maxReplicas: 10
-  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]
-`;
+import { FLEET, HPA, WEB } from './load.testutil.js';
 
 const docs = (text: string) => parseManifest('test.yaml', text);
 const MIN = 60_000;

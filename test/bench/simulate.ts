@@ -9,6 +9,7 @@ import { getHeapStatistics } from 'node:v8';
 import { parseManifest } from '../../pkg/cli/manifest.js';
 import { parseEvents } from '../../pkg/simulate/events.js';
 import { runSimulation } from '../../pkg/simulate/engine.js';
+import { FLEET, HPA, WEB } from '../../pkg/simulate/load.testutil.js';
 
 const GROUPS: [name: string, type: string, capacity: number, spot: boolean][] = [
   ['general', 'm5.xlarge', 400, false],
@@ -114,42 +115,6 @@ export async function simulateBench(hours = 24): Promise<Record<string, number |
   };
 }
 
-/** A web Deployment behind a LoadBalancer Service with a CPU HPA, on two m5.large (10 ms of CPU and 20 ms of service time a request). */
-const LOAD_MANIFESTS = `
-apiVersion: autoscaling.berth.dev/v1
-kind: AutoScalingGroup
-metadata: {name: general}
-spec: {minSize: 2, maxSize: 2, desiredCapacity: 2, launchTemplate: {instanceType: m5.large}, availabilityZones: [us-east-1a, us-east-1b]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata:
-      labels: {app: web}
-      annotations: {sim.berth.dev/cpu-ms-per-request: "10", sim.berth.dev/service-time-ms: "20"}
-    spec:
-      containers:
-      - {name: web, image: web:1, ports: [{containerPort: 8080}], resources: {requests: {cpu: 100m, memory: 64Mi}}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {name: web}
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
-  minReplicas: 1
-  maxReplicas: 10
-  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]
-`;
-
 /**
  * A day of traffic against an autoscaled service (issue 7: "a day of traffic … runs in seconds"):
  * a daily curve of 5–60 requests per second at a LoadBalancer Service for `hours` virtual hours,
@@ -161,7 +126,7 @@ export async function simulateLoadBench(hours = 24): Promise<Record<string, numb
   const events = parseEvents('bench-load.yaml', '- {at: 1m, action: load, target: service/web, profile: {type: daily, minRps: 5, maxRps: 60, peakHour: 14}}\n', { durationMs });
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const s = await runSimulation({ manifests: parseManifest('bench-load.yaml', LOAD_MANIFESTS), events, durationMs, seed: 1 });
+  const s = await runSimulation({ manifests: parseManifest('bench-load.yaml', `${FLEET}---${WEB(1)}---${HPA}`), events, durationMs, seed: 1 });
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const load = s.load[0];
