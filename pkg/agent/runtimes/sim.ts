@@ -335,7 +335,9 @@ export class SimRuntime implements ContainerRuntime {
       }
       if (sp.pending?.stage !== stage.name) {
         clear();
-        const sctx = this.context(ctx, pod, now, effects);
+        // The delay and its start are one instant: a stage whose delay runs to an absolute time
+        // (a container's exit) is due exactly then, however long this sync takes.
+        const sctx = this.context(ctx, pod, now, effects, now);
         const d = typeof stage.delay === 'function' ? stage.delay(pod, sctx) : stage.delay;
         sp.pending = { stage: stage.name, since: now, dueAt: now + sampleDelay(d, this.opts.random) };
         stage.begin?.(pod, sctx);
@@ -435,9 +437,11 @@ export class SimRuntime implements ContainerRuntime {
     this.hooks?.podChanged(`${pod.metadata.namespace}/${pod.metadata.name}`);
   }
 
-  /** A stage's view of the world for one pod; effects are queued in `effects` and run once the status write succeeds. */
-  private context(ctx: PodSyncContext, pod: Pod, since: number, effects: (() => void)[]): StageContext {
-    const now = ctx.now();
+  /**
+   * A stage's view of the world for one pod at `now` (default: the clock's now); effects are
+   * queued in `effects` and run once the status write succeeds.
+   */
+  private context(ctx: PodSyncContext, pod: Pod, since: number, effects: (() => void)[], now = ctx.now()): StageContext {
     const uid = pod.metadata.uid!;
     const nodeName = ctx.node.metadata.name!;
     let images = this.images.get(nodeName);
