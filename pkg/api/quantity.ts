@@ -72,8 +72,22 @@ function roundTiny(x: number): number {
  * (bytes for memory and ephemeral-storage, a count for pods and extended resources).
  */
 export function resourceAmount(name: string, q: string | number): number {
-  return name === 'cpu' ? milliValue(q) : value(q);
+  if (typeof q === 'number') return name === 'cpu' ? milliValue(q) : value(q);
+  // Clusters write the same few quantities over and over ("500m", "1Gi"): remember them.
+  const memo = name === 'cpu' ? MILLI_MEMO : UNIT_MEMO;
+  let v = memo.get(q);
+  if (v === undefined) {
+    v = name === 'cpu' ? milliValue(q) : value(q); // throws QuantityError before anything is remembered
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(q, v);
+  }
+  return v;
 }
+
+/** Parsed quantities by their text: millicores, and whole units. Cleared when full. */
+const MILLI_MEMO = new Map<string, number>();
+const UNIT_MEMO = new Map<string, number>();
+const MEMO_LIMIT = 4096;
 
 /** Formats millicores as Kubernetes prints them: 2000 → "2", 1500 → "1500m". */
 export function formatCpu(millicores: number): string {

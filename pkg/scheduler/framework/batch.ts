@@ -332,10 +332,10 @@ function groupItems(cluster: ClusterState, items: readonly BatchItem[], readsOwn
 }
 
 /** Subtree visits the search for a preferred node (residue, stranding) may make before settling for any node. */
-export const PREFERENCE_GIVE_UP = 512;
+export const PREFERENCE_GIVE_UP = 256;
 
 /** Subtree visits a best-aligned search may make once it has a candidate (bounds the work per placement). */
-export const ALIGN_BUDGET = Number(process.env.BERTH_BUDGET ?? 256);
+export const ALIGN_BUDGET = 256;
 
 /** A node's or pod's shape: memory per core in octaves (GiB per core, log2, rounded); ±Infinity for one resource alone. */
 export function shapeBucket(memoryBytes: number, cpuMillis: number): number {

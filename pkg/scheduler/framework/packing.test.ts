@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import t from 'tap';
 import { makeNode, makePod } from '../../testing/builders.js';
 import { laterGroups, leastResidue, gcd } from './batch.js';
@@ -72,4 +73,71 @@ t.test('CapacityIndex: a remembered failure re-examines only the nodes changed s
   t.equal(memo.failedAt, -1, 'a success clears the memory');
   // Without a memo the full search finds the same node.
   t.equal(idx.bestAligned(q, accept), ci);
+});
+
+t.test('CapacityIndex: the unbounded best-aligned search finds exactly the best node a scan finds (shape witnesses never hide a fit)', async (t) => {
+  // Random fleets of half-full nodes, some with no pod slot left, and pods of every shape (one
+  // resource, both, far from any octave): after random placements and removals the index's answer
+  // must equal a brute-force scan for the largest alignment score (ties: the earlier leaf).
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ cpu: fc.integer({ min: 1, max: 64 }), memGiB: fc.integer({ min: 1, max: 256 }), pods: fc.integer({ min: 1, max: 20 }) }), { minLength: 1, maxLength: 40 }),
+      fc.array(fc.record({ cpu: fc.integer({ min: 0, max: 8000 }), memMiB: fc.integer({ min: 0, max: 40_000 }) }), { minLength: 1, maxLength: 30 }),
+      fc.array(fc.record({ node: fc.nat(), pod: fc.nat(), k: fc.integer({ min: 1, max: 6 }), remove: fc.boolean() }), { maxLength: 120 }),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      (nodes, pods, steps, rejected) => {
+        const c = new ClusterState();
+        nodes.forEach((n, k) => c.setNode(makeNode(`n${k}`).capacity({ cpu: String(n.cpu), memory: `${n.memGiB}Gi`, pods: String(n.pods) }).obj()));
+        const classes = pods.map((p, k) => c.classes.intern(makePod(`p${k}`).req({ ...(p.cpu ? { cpu: `${p.cpu}m` } : {}), ...(p.memMiB ? { memory: `${p.memMiB}Mi` } : {}) }).obj()));
+        const slots = c.order;
+        const idx = new CapacityIndex(c, slots);
+        const free = (i: number) => ({ cpu: c.allocCpu[i]! - c.usedCpu[i]!, mem: c.allocMemory[i]! - c.usedMemory[i]!, pods: c.allocPods[i]! - c.usedPods[i]! });
+        const fits = (i: number, q: { cpu: number; memory: number }): boolean => {
+          const f = free(i);
+          return f.pods >= 1 && (q.cpu <= 0 || f.cpu >= q.cpu) && (q.memory <= 0 || f.mem >= q.memory);
+        };
+        const no = new Set(rejected.map((r) => slots[r % slots.length]!));
+        const accept = (i: number): boolean => !no.has(i);
+        const check = (): void => {
+          for (const cls of classes) {
+            const q = { cpu: cls.cpu, memory: cls.memory, ephemeralStorage: 0, extended: [] };
+            let best = -1;
+            let bestScore = -Infinity;
+            for (const i of slots) {
+              if (!fits(i, q) || !accept(i)) continue;
+              const f = free(i);
+              const ac = c.allocCpu[i]!;
+              const am = c.allocMemory[i]!;
+              const score = Math.max(q.cpu, 0) * (f.cpu / (ac * ac)) + Math.max(q.memory, 0) * (f.mem / (am * am));
+              if (score > bestScore) {
+                best = i;
+                bestScore = score;
+              }
+            }
+            const got = idx.bestAligned(q, accept);
+            if (got !== best) throw new Error(`pod ${cls.cpu}m/${cls.memory}B: index chose ${got}, a scan ${best}`);
+          }
+        };
+        check();
+        for (const s of steps) {
+          const i = slots[s.node % slots.length]!;
+          const cls = classes[s.pod % classes.length]!;
+          if (s.remove) {
+            const k = Math.min(s.k, cls.countOn(i));
+            if (k === 0) continue;
+            c.removePods(cls, i, k);
+          } else {
+            const f = free(i);
+            const k = Math.min(s.k, f.pods, cls.cpu > 0 ? Math.floor(f.cpu / cls.cpu) : Infinity, cls.memory > 0 ? Math.floor(f.mem / cls.memory) : Infinity);
+            if (k <= 0) continue;
+            c.addPods(cls, i, k);
+          }
+          idx.update(i);
+        }
+        check();
+      },
+    ),
+    { numRuns: 150, seed: 7 },
+  );
+  t.pass('150 random fleets');
 });
