@@ -28,6 +28,9 @@
  * the `accept` of the search depends on nothing but the node itself (its class and its usage).
  */
 
+import type { ClusterState } from './cluster.js';
+import type { ResourceRequest } from './types.js';
+
 /**
  * A caller's memory of a search that found nothing: the index's change count at that moment
  * (-1: no failure remembered). Valid only across searches with the same request and an `accept`
@@ -51,8 +54,6 @@ interface Witness {
   w: Float64Array;
   need: number;
 }
-import type { ClusterState } from './cluster.js';
-import type { ResourceRequest } from './types.js';
 
 export class CapacityIndex {
   private readonly size: number;
@@ -318,6 +319,7 @@ export class CapacityIndex {
     const n = this.size + k;
     if (this.active[k] !== 1) {
       this.cpu[n] = this.mem[n] = this.pods[n] = this.u[n] = this.v[n] = -Infinity;
+      for (const w of this.witnesses) if (w !== undefined) w[n] = -Infinity;
       return;
     }
     const ac = c.allocCpu[i]!;

@@ -77,13 +77,14 @@ t.test('CapacityIndex: a remembered failure re-examines only the nodes changed s
 
 t.test('CapacityIndex: the unbounded best-aligned search finds exactly the best node a scan finds (shape witnesses never hide a fit)', async (t) => {
   // Random fleets of half-full nodes, some with no pod slot left, and pods of every shape (one
-  // resource, both, far from any octave): after random placements and removals the index's answer
+  // resource, both, far from any octave): after random placements, removals and nodes switched
+  // off and on, the index's answer
   // must equal a brute-force scan for the largest alignment score (ties: the earlier leaf).
   fc.assert(
     fc.property(
       fc.array(fc.record({ cpu: fc.integer({ min: 1, max: 64 }), memGiB: fc.integer({ min: 1, max: 256 }), pods: fc.integer({ min: 1, max: 20 }) }), { minLength: 1, maxLength: 40 }),
       fc.array(fc.record({ cpu: fc.integer({ min: 0, max: 8000 }), memMiB: fc.integer({ min: 0, max: 40_000 }) }), { minLength: 1, maxLength: 30 }),
-      fc.array(fc.record({ node: fc.nat(), pod: fc.nat(), k: fc.integer({ min: 1, max: 6 }), remove: fc.boolean() }), { maxLength: 120 }),
+      fc.array(fc.record({ node: fc.nat(), pod: fc.nat(), k: fc.integer({ min: 1, max: 6 }), remove: fc.boolean(), toggle: fc.integer({ min: 0, max: 9 }) }), { maxLength: 120 }),
       fc.array(fc.nat(), { maxLength: 6 }),
       (nodes, pods, steps, rejected) => {
         const c = new ClusterState();
@@ -104,7 +105,7 @@ t.test('CapacityIndex: the unbounded best-aligned search finds exactly the best 
             let best = -1;
             let bestScore = -Infinity;
             for (const i of slots) {
-              if (!fits(i, q) || !accept(i)) continue;
+              if (!idx.isActive(i) || !fits(i, q) || !accept(i)) continue;
               const f = free(i);
               const ac = c.allocCpu[i]!;
               const am = c.allocMemory[i]!;
@@ -122,6 +123,11 @@ t.test('CapacityIndex: the unbounded best-aligned search finds exactly the best 
         for (const s of steps) {
           const i = slots[s.node % slots.length]!;
           const cls = classes[s.pod % classes.length]!;
+          // Now and then a node is switched off or back on (a node class the pod may not use).
+          if (s.toggle === 0) {
+            idx.setActive(i, !idx.isActive(i));
+            continue;
+          }
           if (s.remove) {
             const k = Math.min(s.k, cls.countOn(i));
             if (k === 0) continue;
