@@ -40,9 +40,12 @@
  *   `targetgroup/<name>` part of `predefinedMetricSpecification.resourceLabel` (AWS's
  *   `app/<lb>/<id>/targetgroup/<name>/<id>`), looked up in any namespace; its cumulative
  *   `status.metrics.requestCount` is differenced minute to minute.
- * - ASGAverageNetworkIn / ASGAverageNetworkOut: not modelled (berth's simulated runtime has no
- *   network byte counters). A policy on them is accepted and never scales; its
- *   `status.message` says so.
+ * - ASGAverageNetworkIn / ASGAverageNetworkOut: bytes received (In) or sent (Out) in the last
+ *   minute by the group's instances, per instance (its desired capacity), as CloudWatch's
+ *   NetworkIn and NetworkOut with detailed monitoring. berth's instances exchange bytes through its
+ *   load balancers: the bytes every target group carried to and from the pods on the group's
+ *   nodes (each target's cumulative `bytesIn` / `bytesOut` in `status.targets`, differenced
+ *   minute to minute). Traffic that does not cross a load balancer is not seen.
  */
 import { fieldInvalid, fieldNotSupported, fieldRequired, type FieldError } from '../api/errors.js';
 import { parseSchedule } from '../api/cron.js';
@@ -193,6 +196,8 @@ export class PolicyRunner implements Runnable {
   private readonly minuteLoad = new Map<string, { hour: number; sum: number; n: number }>();
   /** Per policy on ALBRequestCountPerTarget: the target group's cumulative request count when last read. */
   private readonly requestCounts = new Map<string, { t: number; count: number }>();
+  /** Per network policy: when its targets' byte counts were last read, and those counts (by target group and target). */
+  private readonly byteCounts = new Map<string, { t: number; counts: Map<string, number> }>();
   /** Per group: hourly load samples (ms → millicores). */
   private readonly load = new Map<string, { t: number; v: number }[]>();
 
@@ -312,7 +317,7 @@ export class PolicyRunner implements Runnable {
       const warmupMs = (p.spec.estimatedInstanceWarmup ?? g.spec.defaultInstanceWarmup ?? 300) * 1000;
       const cpu = this.groupCpu(g, now, warmupMs);
       const current0 = g.spec.desiredCapacity ?? g.spec.minSize;
-      const m = p.spec.policyType === 'PredictiveScaling' ? { value: cpu.alloc > 0 ? (100 * cpu.used) / cpu.alloc : 0 } : await this.metric(p, cpu, current0, now);
+      const m = p.spec.policyType === 'PredictiveScaling' ? { value: cpu.alloc > 0 ? (100 * cpu.used) / cpu.alloc : 0 } : await this.metric(p, g.metadata.name!, cpu, current0, now);
       if (m.value === undefined) {
         if (p.status?.message !== m.message) await this.setStatus(p, { message: m.message! });
         continue;
@@ -388,12 +393,12 @@ export class PolicyRunner implements Runnable {
    * there is none (a metric berth does not model, a target group not found, the first minute of
    * a request count).
    */
-  private async metric(p: ScalingPolicy, cpu: { alloc: number; used: number; warming: number }, current: number, now: number): Promise<{ value?: number; message?: string }> {
+  private async metric(p: ScalingPolicy, group: string, cpu: { alloc: number; used: number; warming: number }, current: number, now: number): Promise<{ value?: number; message?: string }> {
     const tt = p.spec.targetTrackingConfiguration?.predefinedMetricSpecification;
     const name = p.spec.policyType === 'TargetTrackingScaling' ? tt?.predefinedMetricType : (p.spec.alarm?.metric ?? 'ASGAverageCPUUtilization');
     const label = p.spec.policyType === 'TargetTrackingScaling' ? tt?.resourceLabel : p.spec.alarm?.resourceLabel;
     if (name === 'ASGAverageCPUUtilization' || name === undefined) return { value: cpu.alloc > 0 ? (100 * cpu.used) / cpu.alloc : 0 };
-    if (name === 'ASGAverageNetworkIn' || name === 'ASGAverageNetworkOut') return { message: `${name} is not modelled (berth's simulated runtime has no network byte counters): this policy does not scale` };
+    if (name === 'ASGAverageNetworkIn' || name === 'ASGAverageNetworkOut') return this.networkMetric(p, group, name === 'ASGAverageNetworkIn' ? 'bytesIn' : 'bytesOut', current, now);
     const tgName = targetGroupOf(label);
     let tg: (KubeObject & { status?: { metrics?: { requestCount?: number } } }) | undefined;
     try {
@@ -410,6 +415,42 @@ export class PolicyRunner implements Runnable {
     const perMinute = (count >= prev.count ? count - prev.count : count) / ((now - prev.t) / MINUTE);
     // The load balancer spreads requests over every registered instance, warming ones included.
     return { value: perMinute / Math.max(1, current) };
+  }
+
+  /**
+   * ASGAverageNetworkIn (`bytesIn`) or ASGAverageNetworkOut (`bytesOut`) of group `group` this
+   * minute (see the file comment): bytes per instance per minute. Each target's cumulative count
+   * is differenced against the last minute's; a target first seen counts whole (it registered
+   * since), one that went stops counting.
+   */
+  private async networkMetric(p: ScalingPolicy, group: string, field: 'bytesIn' | 'bytesOut', current: number, now: number): Promise<{ value?: number; message?: string }> {
+    const nodes = new Set<string>();
+    for (const n of this.nodes.cache.list()) if (n.metadata.labels?.[GROUP_NAME_LABEL] === group) nodes.add(n.metadata.name!);
+    let tgs: TargetGroupWithTargets[];
+    try {
+      tgs = (await this.mgr.client.list<TargetGroupWithTargets>(TARGET_GROUP_KIND)).items;
+    } catch {
+      tgs = [];
+    }
+    const seen = new Map<string, number>();
+    for (const tg of tgs) {
+      for (const t of tg.status?.targets ?? []) {
+        if (!t.pod) continue;
+        const pod = this.pods.cache.get(`${tg.metadata.namespace ?? 'default'}/${t.pod}`);
+        if (!pod?.spec.nodeName || !nodes.has(pod.spec.nodeName)) continue;
+        seen.set(`${tg.metadata.namespace}/${tg.metadata.name}/${t.pod}/${t.port}`, t[field] ?? 0);
+      }
+    }
+    const key = p.metadata.name!;
+    const prev = this.byteCounts.get(key);
+    this.byteCounts.set(key, { t: now, counts: seen });
+    if (!prev || now <= prev.t) return { message: `waiting for a second minute of ${p.spec.targetTrackingConfiguration?.predefinedMetricSpecification?.predefinedMetricType ?? p.spec.alarm?.metric}` };
+    let bytes = 0;
+    for (const [k, v] of seen) {
+      const before = prev.counts.get(k);
+      bytes += before !== undefined && v >= before ? v - before : v;
+    }
+    return { value: bytes / ((now - prev.t) / MINUTE) / Math.max(1, current) };
   }
 
   /** Every 6 h, with ≥ 24 h of hourly load: the next 48 h, each hour the mean of the same hour on up to 14 previous days. */
@@ -457,6 +498,9 @@ function podRequestsOfNode(n: Node): number {
 
 /** The elb.berth.dev TargetGroup kind (looked up through the client: the elb component may not be installed). */
 const TARGET_GROUP_KIND = { apiVersion: 'elb.berth.dev/v1', kind: 'TargetGroup' } as const;
+
+/** What the network metrics read of a target group: its targets' pods and byte counts. */
+type TargetGroupWithTargets = KubeObject & { status?: { targets?: { pod?: string; port: number; bytesIn?: number; bytesOut?: number }[] } };
 
 /** The target group name in an ALBRequestCountPerTarget resource label (`app/<lb>/<id>/targetgroup/<name>/<id>`), or undefined. */
 export function targetGroupOf(label: unknown): string | undefined {

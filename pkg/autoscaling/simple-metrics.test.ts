@@ -1,8 +1,9 @@
 import t from 'tap';
-import type { KubeObject } from '../api/types.js';
+import type { KubeObject, Pod } from '../api/types.js';
 import { Kinds } from '../client/client.js';
 import type { AutoScalingGroup } from '../cloud/types.js';
 import type { ElbHandle } from '../elb/index.js';
+import { transferOf } from '../elb/load.js';
 import { virtualCluster } from '../nodeautoscaler/vcluster.testutil.js';
 import { PolicyKinds, targetGroupOf, type ScalingPolicy } from './policies.js';
 
@@ -67,7 +68,7 @@ spec:
   });
 });
 
-t.test('target tracking on ALBRequestCountPerTarget uses the target group\'s request count; network metrics say they are not modelled', async (t) => {
+t.test('target tracking on ALBRequestCountPerTarget uses the target group\'s request count; ASGAverageNetworkOut the bytes the load balancer carried back from the group\'s pods', async (t) => {
   const vc = await virtualCluster({ components: ['cloud', 'controllers', 'scheduler', 'agent', 'autoscaling', 'elb'], elb: { virtual: true } });
   t.teardown(() => vc.stop());
   const c = vc.cp.client;
@@ -106,8 +107,9 @@ spec:
   autoScalingGroupName: web
   policyType: TargetTrackingScaling
   targetTrackingConfiguration:
-    predefinedMetricSpecification: {predefinedMetricType: ASGAverageNetworkIn}
-    targetValue: 1000000
+    predefinedMetricSpecification: {predefinedMetricType: ASGAverageNetworkOut}
+    targetValue: 100000000
+    disableScaleIn: true
 `);
   const desired = async () => (await c.get<AutoScalingGroup>(Kinds.AutoScalingGroup, 'web')).spec.desiredCapacity;
   t.ok((await vc.until(async () => (await desired()) === 3, 10 * MIN)) >= 0, 'scaled to 3 instances for 6,000 requests a minute');
@@ -115,9 +117,15 @@ spec:
   t.equal(await desired(), 3, 'and holds at 3');
   const p = await c.get<ScalingPolicy>(PolicyKinds.ScalingPolicy, 'requests');
   t.ok(Math.abs(p.status!.lastMetricValue! - 2000) <= 200, `requests per target ${p.status!.lastMetricValue} near 2,000`);
+  // Every answer is the app's response to a GET, the same size for every request (one pod
+  // answers them all): 6,000 a minute over 3 instances.
+  const pods = (await c.list<Pod>(Kinds.Pod, { namespace: 'default' })).items.filter((x) => x.status?.phase === 'Running');
+  t.equal(pods.length, 1);
+  const perAnswer = transferOf(pods[0]!, { status: 200, serviceMs: 0, cpuMs: 0, body: `${pods[0]!.metadata.name}\n` }).out;
   const n = await c.get<ScalingPolicy>(PolicyKinds.ScalingPolicy, 'network');
-  t.match(n.status?.message, /ASGAverageNetworkIn is not modelled/);
-  t.equal(n.status?.lastScalingTime, undefined, 'the network policy never scaled');
+  const want = (6000 * perAnswer) / 3;
+  t.ok(Math.abs(n.status!.lastMetricValue! - want) <= 0.1 * want, `NetworkOut per instance ${n.status!.lastMetricValue} bytes a minute near ${want}`);
+  t.equal(n.status?.lastScalingTime, undefined, 'the network policy, far under its target, never scaled');
   await t.rejects(
     c.create({ apiVersion: 'autoscaling.berth.dev/v1', kind: 'ScalingPolicy', metadata: { name: 'bad' }, spec: { autoScalingGroupName: 'web', policyType: 'TargetTrackingScaling', targetTrackingConfiguration: { predefinedMetricSpecification: { predefinedMetricType: 'ALBRequestCountPerTarget' }, targetValue: 10 } } } as KubeObject),
     { code: 422, message: /resourceLabel: Required value/ },

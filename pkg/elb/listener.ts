@@ -11,7 +11,7 @@
 import { Agent, createServer as createHttpServer, request, Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import type { Clock } from '../clock/clock.js';
-import type { CheckResult, HealthCheck, TargetGroupEngine, TargetSpec, TargetTransport } from './targetgroup.js';
+import { headBytes, type CheckResult, type HealthCheck, type TargetGroupEngine, type TargetSpec, type TargetTransport } from './targetgroup.js';
 
 /** Where a target answers on this machine. Throws when it cannot be reached (no such pod). */
 export type Dialer = (t: TargetSpec) => Promise<{ host: string; port: number }>;
@@ -112,16 +112,20 @@ export class Listener {
       return;
     }
     let finished = false;
+    // Bytes carried: the request as the client sent it, the response as the target sent it.
+    const bytes = { in: headBytes(`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/${req.httpVersion}`, req.rawHeaders), out: 0 };
     const finish = (status: number): void => {
       if (finished) return;
       finished = true;
-      group.done(t, status, this.clock.now() - started);
+      group.done(t, status, this.clock.now() - started, bytes);
     };
     this.dial(t.spec)
       .then(({ host, port }) => {
         const fwd = req.headers['x-forwarded-for'];
         const headers = { ...req.headers, 'x-forwarded-for': fwd ? `${fwd}, ${client}` : client, 'x-forwarded-proto': 'http', 'x-forwarded-port': String(this.port) };
         const up = request({ host, port, method: req.method, path: req.url, headers, agent: this.agent }, (ur) => {
+          bytes.out += headBytes(`HTTP/${ur.httpVersion} ${ur.statusCode ?? 502} ${ur.statusMessage ?? ''}`, ur.rawHeaders);
+          ur.on('data', (c: Buffer) => (bytes.out += c.length));
           res.writeHead(ur.statusCode ?? 502, ur.headers);
           ur.pipe(res);
           ur.on('end', () => finish(ur.statusCode ?? 0));
@@ -141,8 +145,11 @@ export class Listener {
           if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain', server: 'awselb/2.0' }).end('502 Bad Gateway\n');
           else res.destroy();
         });
-        if (attempt === 0) req.pipe(up);
-        else up.end();
+        if (attempt === 0) {
+          // Counted as it flows to the target (a listener added earlier would start the flow before the pipe).
+          req.on('data', (c: Buffer) => (bytes.in += c.length));
+          req.pipe(up);
+        } else up.end();
       })
       .catch(() => {
         finish(0);
@@ -162,10 +169,11 @@ export class Listener {
       return;
     }
     let finished = false;
+    const bytes = { in: 0, out: 0 };
     const finish = (): void => {
       if (finished) return;
       finished = true;
-      group.done(t, undefined, this.clock.now() - started);
+      group.done(t, undefined, this.clock.now() - started, bytes);
     };
     s.on('close', finish);
     s.on('error', () => s.destroy());
@@ -174,6 +182,8 @@ export class Listener {
         // The source address the target sees: the client's, or the load balancer's own.
         const localAddress = group.settings.preserveClientIp && client ? client.replace(/^::ffff:/, '') : this.address;
         const up = connect({ port, host, localAddress });
+        s.on('data', (c: Buffer) => (bytes.in += c.length));
+        up.on('data', (c: Buffer) => (bytes.out += c.length));
         up.on('error', () => s.destroy());
         up.on('close', () => s.destroy());
         s.pipe(up).pipe(s);
@@ -190,3 +200,4 @@ export class Listener {
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 }
+

@@ -13,8 +13,9 @@
  */
 import type { Pod } from '../api/types.js';
 import type { Clock } from '../clock/clock.js';
-import type { AppModel } from './appserver.js';
-import type { CheckResult, HealthCheck, TargetGroupEngine, TargetSpec, TargetTransport } from './targetgroup.js';
+import { POD_HEADER, type AppModel, type AppResponse } from './appserver.js';
+import { STATUS_CODES } from 'node:http';
+import { headBytes, type CheckResult, type HealthCheck, type TargetGroupEngine, type TargetSpec, type TargetTransport, type Transfer } from './targetgroup.js';
 
 export type LoadProfile =
   | { type: 'constant'; rps: number }
@@ -198,7 +199,7 @@ export class VirtualLoad {
     const r = this.model.handle(pod);
     const finish = (): void => {
       // A TCP (NLB) group sees a connection, not an HTTP status (the client still gets the app's answer).
-      this.group.done(t, this.group.settings.flowHash ? undefined : r.status, r.serviceMs);
+      this.group.done(t, this.group.settings.flowHash ? undefined : r.status, r.serviceMs, transferOf(pod, r));
       this.answered(r.status, r.serviceMs);
     };
     if (r.serviceMs > 0) this.clock.setTimer(r.serviceMs, finish);
@@ -213,3 +214,17 @@ export class VirtualLoad {
     this.latency.add(latencyMs);
   }
 }
+
+/**
+ * The bytes of one virtual request and its answer, as they would cross the wire: a `GET /` with
+ * the headers a load generator sends, and the simulated application's response as Node.js writes
+ * it (the headers the app server sets, Date, Connection, Keep-Alive, Content-Length, the body).
+ */
+export function transferOf(pod: Pod, r: AppResponse): Transfer {
+  const body = Buffer.byteLength(r.body);
+  const out = headBytes(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}`, ['content-type', 'text/plain', POD_HEADER, pod.metadata.name ?? '', 'Date', 'Sun, 29 Nov 2026 00:00:00 GMT', 'Connection', 'keep-alive', 'Keep-Alive', 'timeout=5', 'Content-Length', String(body)]);
+  return { in: VIRTUAL_REQUEST_BYTES, out: out + body };
+}
+
+/** A load generator's `GET /`: request line, Host, User-Agent, Accept. */
+const VIRTUAL_REQUEST_BYTES = headBytes('GET / HTTP/1.1', ['Host', '127.0.1.1', 'User-Agent', 'berth-load/1', 'Accept', '*/*']);

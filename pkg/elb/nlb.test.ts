@@ -153,6 +153,49 @@ t.test('real sockets: a connection stays on one target; the source address the t
   t.ok(kept.every((a) => a.endsWith(' 127.0.0.77')), `client IP preserved: ${kept.join(' | ')}`);
   await new Promise((r) => setTimeout(r, 50));
   t.equal(g.totals().requestCount, 13, 'each connection counted once');
+  // Bytes carried: 12 connections of 4 six-byte lines and one of 2 in; each answered with
+  // "<name> 127.0.1.231\n" (14 bytes), the last with "<name> 127.0.0.77\n" (13).
+  const sum = (f: 'bytesIn' | 'bytesOut'): number => g.list().reduce((a, x) => a + x.metrics()[f], 0);
+  t.equal(sum('bytesIn'), 12 * 4 * 6 + 2 * 6, 'bytes from clients to targets');
+  t.equal(sum('bytesOut'), 12 * 4 * 14 + 2 * 13, 'bytes from targets to clients');
+});
+
+t.test('real sockets, HTTP: the bytes of each request and response are counted to the target', async (t) => {
+  // Raw sockets on both sides, so the bytes on the wire are known exactly.
+  const body = 'pod-a says hello\n';
+  const answer = `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+  const target = createServer((s: Socket) => {
+    let got = '';
+    s.on('data', (d: Buffer) => {
+      got += d.toString();
+      if (got.includes('\r\n\r\n') && got.endsWith('ping')) s.end(answer);
+    });
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise((r) => target.close(r)));
+  const clock = new VirtualClock();
+  const g = new TargetGroupEngine('web', clock, { healthCheck: async () => ({ status: 200 }) });
+  g.configure({ ...DEFAULT_TARGET_GROUP, healthCheck: { ...DEFAULT_TARGET_GROUP.healthCheck, enabled: false } });
+  g.setTargets([spec('a')]);
+  const address = '127.0.1.233';
+  const l = new Listener(address, 0, 'HTTP', g, async () => ({ host: '127.0.0.1', port: (target.address() as AddressInfo).port }), clock);
+  await l.listen();
+  t.teardown(() => l.close());
+  const ask = `POST /echo HTTP/1.1\r\nHost: ${address}\r\nContent-Length: 4\r\nConnection: close\r\n\r\nping`;
+  const reply = await new Promise<string>((resolve, reject) => {
+    const c = connect({ port: l.boundPort, host: address });
+    let buf = '';
+    c.on('data', (d: Buffer) => (buf += d.toString()));
+    c.on('end', () => resolve(buf));
+    c.on('error', reject);
+    c.write(ask);
+  });
+  t.match(reply, /pod-a says hello/);
+  await new Promise((r) => setTimeout(r, 50));
+  const m = g.list()[0]!.metrics();
+  t.equal(m.bytesIn, Buffer.byteLength(ask), 'the request as the client sent it: request line, headers, body');
+  t.equal(m.bytesOut, Buffer.byteLength(answer), 'the response as the target sent it');
 });
 
 t.test('sessionAffinity ClientIP: one client address, one pod; the affinity times out and follows health', async (t) => {

@@ -110,6 +110,19 @@ export interface TargetMetrics {
   httpCodes: Record<string, number>;
   /** Latency percentiles over the last 1,000 responses, ms. */
   latencyMs: { p50: number; p90: number; p99: number };
+  /**
+   * Bytes the load balancer carried to the target (requests: request line, headers and body; a
+   * TCP listener: every byte from the client) and back from it (responses), since it was
+   * registered: the target's share of its instance's NetworkIn and NetworkOut.
+   */
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Bytes of one request and its response, as the load balancer carried them. */
+export interface Transfer {
+  in: number;
+  out: number;
 }
 
 export class Target {
@@ -119,6 +132,8 @@ export class Target {
   failures = 0;
   inflight = 0;
   requestCount = 0;
+  bytesIn = 0;
+  bytesOut = 0;
   readonly codes: Record<string, number> = {};
   readonly latencies: number[] = [];
   /** Cluster ms it became healthy (slow start counts from here). */
@@ -133,7 +148,7 @@ export class Target {
   constructor(readonly spec: TargetSpec) {}
 
   metrics(): TargetMetrics {
-    return { requestCount: this.requestCount, activeConnections: this.inflight, httpCodes: { ...this.codes }, latencyMs: percentiles(this.latencies) };
+    return { requestCount: this.requestCount, activeConnections: this.inflight, httpCodes: { ...this.codes }, latencyMs: percentiles(this.latencies), bytesIn: this.bytesIn, bytesOut: this.bytesOut };
   }
 }
 
@@ -340,10 +355,17 @@ export class TargetGroupEngine {
     return t;
   }
 
-  /** A request to `t` ended with `status` (0: no answer; undefined: a TCP connection) after `latencyMs`. */
-  done(t: Target, status: number | undefined, latencyMs: number): void {
+  /**
+   * A request to `t` ended with `status` (0: no answer; undefined: a TCP connection) after
+   * `latencyMs`, having carried `bytes` (none if not given).
+   */
+  done(t: Target, status: number | undefined, latencyMs: number, bytes?: Transfer): void {
     t.inflight = Math.max(0, t.inflight - 1);
     t.requestCount++;
+    if (bytes) {
+      t.bytesIn += bytes.in;
+      t.bytesOut += bytes.out;
+    }
     this.requestTotal++;
     if (status !== undefined) {
       const cls = status ? `${Math.floor(status / 100)}xx` : 'error';
@@ -398,4 +420,11 @@ export class TargetGroupEngine {
       t.cancelDrain?.();
     }
   }
+}
+
+/** Bytes of an HTTP/1.1 head: the start line, each header line, and the empty line that ends it. */
+export function headBytes(startLine: string, rawHeaders: readonly string[]): number {
+  let n = Buffer.byteLength(startLine) + 2 + 2;
+  for (let k = 0; k + 1 < rawHeaders.length; k += 2) n += Buffer.byteLength(rawHeaders[k]!) + 2 + Buffer.byteLength(rawHeaders[k + 1]!) + 2;
+  return n;
 }
