@@ -18,10 +18,11 @@
  * nodes register. NodePool `status` (resources, NodeClassReady / ValidationSucceeded / Ready) is
  * kept each round.
  *
- * Consolidation (`disruption.consolidationPolicy`, after `consolidateAfter`): an empty node (only
- * DaemonSet pods) is deleted; with WhenEmptyOrUnderutilized a node whose pods fit on the other
- * nodes is deleted, and one whose pods fit on a single cheaper new node is replaced (the
- * replacement launched first). Never a node with a pod or node annotated `karpenter.sh/do-not-disrupt:
+ * Consolidation (`disruption.consolidationPolicy`, after `consolidateAfter`), in Karpenter's
+ * order: an empty node (only DaemonSet pods) is deleted; with WhenEmptyOrUnderutilized, several
+ * nodes go at once when their pods fit on the nodes that stay plus at most one new node cheaper
+ * than all of them (multi-node); else a node whose pods fit on the other nodes is deleted, and one
+ * whose pods fit on a single cheaper new node is replaced (the replacement launched first). Never a node with a pod or node annotated `karpenter.sh/do-not-disrupt:
  * "true"`, nor one whose pods a PodDisruptionBudget protects, nor more at once than the pool's
  * disruption budgets allow (default `nodes: 10%`). Draining taints `karpenter.sh/disrupted:NoSchedule`,
  * evicts, then deletes the NodeClaim (its Instance terminates through the garbage collector).
@@ -82,6 +83,19 @@ interface Pdb extends KubeObject {
   spec?: { selector?: unknown };
   status?: { disruptionsAllowed?: number };
 }
+
+/** A node consolidation may take away: its NodeClaim and pool, its slot in the fit simulation, its price (USD per hour), and its pods (DaemonSet pods left out). */
+interface ConsolidationCandidate {
+  node: Node;
+  claim: NodeClaim;
+  pool: NodePool;
+  i: number;
+  price: number;
+  pods: Pod[];
+}
+
+/** Most nodes one multi-node consolidation takes (Karpenter's MultiNodeConsolidationTimeoutDuration bounds its search by time; berth by count). */
+const MULTI_NODE_MAX = 100;
 
 export class Karpenter implements Runnable {
   readonly name = 'karpenter';
@@ -515,8 +529,7 @@ export class Karpenter implements Runnable {
     const claimOf = new Map(claims.filter((c) => c.status?.nodeName).map((c) => [c.status!.nodeName!, c]));
     const pools = new Map(this.pools.cache.list().map((p) => [p.metadata.name!, p]));
     const pdbs = this.pdbs.cache.list();
-    type Cand = { node: Node; claim: NodeClaim; pool: NodePool; i: number; price: number; pods: Pod[] };
-    const cands: Cand[] = [];
+    const cands: ConsolidationCandidate[] = [];
     const perPool = new Map<string, { total: number; disrupting: number }>();
     for (const n of nodes) {
       const claim = claimOf.get(n.metadata.name!);
@@ -546,69 +559,142 @@ export class Karpenter implements Runnable {
     cands.sort((a, b) => a.pods.length - b.pods.length || b.price - a.price);
     const removing = new Set<number>();
     for (const c of cands) {
+      if (c.pods.length) continue;
       const stat = perPool.get(c.pool.metadata.name!)!;
       if (this.allowedDisruptions(c.pool, stat.total, stat.disrupting) < 1) continue;
-      if (!c.pods.length) {
-        await this.disrupt(c, [], 'Empty');
-        stat.disrupting++;
-        removing.add(c.i);
-        continue;
-      }
+      await this.disrupt(c, [], 'Empty');
+      stat.disrupting++;
+      removing.add(c.i);
+    }
+    const busy = cands.filter((c) => c.pods.length > 0);
+    if (await this.consolidateMany(sim, busy, removing, perPool)) return;
+    for (const c of busy) {
+      const stat = perPool.get(c.pool.metadata.name!)!;
+      if (this.allowedDisruptions(c.pool, stat.total, stat.disrupting) < 1) continue;
+      const move = this.moveOff(sim, [c], removing);
       // Delete: every pod fits on the nodes that stay.
-      const exclude = new Set([...removing, c.i]);
-      const moved: [Pod, number][] = [];
-      let ok = true;
-      for (const bound of c.pods) {
-        const p: Pod = { ...bound, spec: { ...bound.spec } };
-        delete p.spec.nodeName;
-        const to = sim.findNode(p, undefined, false, exclude);
-        if (to < 0) {
-          ok = false;
-          break;
-        }
-        sim.place(p, to);
-        moved.push([p, to]);
-      }
-      if (ok) {
+      if (!move.left.length) {
         await this.disrupt(c, c.pods, 'Underutilized');
         stat.disrupting++;
         removing.add(c.i);
         // One non-empty node per round, as Karpenter's single-node consolidation.
         return;
       }
-      for (const [p, to] of moved) sim.cluster.removePods(sim.cluster.classes.intern(p), to, 1);
       // Replace: one cheaper new node holds all its pods (On-Demand only: Karpenter leaves spot-to-spot replacement off by default).
       if (c.node.metadata.labels?.[CAPACITY_TYPE_LABEL] === 'spot') continue;
-      const offerings = this.offerings(c.pool).filter((o) => o.price < c.price * 0.999);
-      if (!offerings.length) continue;
-      const poolLabels = this.poolLabels(c.pool);
-      const s2 = new FitSimulator();
-      const slots = offerings.map((o, k) => s2.addNode(templateNode(`offering-${k}`, this.opts.catalog.get(o.instanceType)!, { zone: o.zone, region: this.opts.region, labels: { ...o.labels, ...poolLabels }, taints: c.pool.spec.template.spec.taints ?? [], spot: o.capacityType === 'spot' })));
-      const unbound = c.pods.map((b) => ({ ...b, spec: { ...b.spec, nodeName: undefined } }) as Pod);
-      const groups: PodGroup[] = unbound.map((p, k) => {
-        const r = cpuMemory(p);
-        const verdict = slots.map((s) => s2.fits(p, s));
-        return { key: String(k), cpu: r.cpu, memory: r.memory, count: 1, compatible: (o: number) => verdict[o]! };
-      });
-      // The cheapest single offering that holds them all (requests add up on one node).
-      let cpu = 0;
-      let mem = 0;
-      for (const g of groups) {
-        cpu += g.cpu;
-        mem += g.memory;
-      }
-      let best = -1;
-      offerings.forEach((x, k) => {
-        if (x.cpu < cpu || x.memory < mem || x.pods < groups.length || !groups.every((g) => g.compatible(k))) return;
-        if (best < 0 || x.price < offerings[best]!.price) best = k;
-      });
-      if (best < 0 || offerings[best]!.price >= c.price) continue;
-      const o = offerings[best]!;
-      await this.launch(c.pool, o, poolLabels, c.pods.length);
+      const o = this.cheapestHolding(c.pool, c.pods, c.price);
+      if (!o) continue;
+      await this.launch(c.pool, o, this.poolLabels(c.pool), c.pods.length);
       this.recorder.event(c.claim, 'Normal', 'DisruptionLaunching', `replacing ${c.node.metadata.labels?.['node.kubernetes.io/instance-type']} ($${c.price.toFixed(4)}/hour) with ${o.capacityType} ${o.instanceType} ($${o.price.toFixed(4)}/hour)`);
       await this.disrupt(c, c.pods, 'Underutilized', true);
       return;
     }
+  }
+
+  /**
+   * Multi-node consolidation (Karpenter's "consolidate two or more nodes in parallel, possibly
+   * launching a single replacement that is cheaper than the price of all nodes being removed",
+   * https://karpenter.sh/docs/concepts/disruption/#consolidation): per pool, the longest prefix of
+   * the candidates (in consolidation order, at most MULTI_NODE_MAX and what the budgets allow),
+   * found by binary search as Karpenter does, whose pods fit on the nodes that stay plus at most
+   * one new node cheaper than all of them together (On-Demand candidates only when a replacement
+   * is needed). Disrupts them and returns true, or returns false when no two nodes go together.
+   */
+  private async consolidateMany(sim: FitSimulator, busy: ConsolidationCandidate[], removing: Set<number>, perPool: Map<string, { total: number; disrupting: number }>): Promise<boolean> {
+    const byPool = new Map<string, ConsolidationCandidate[]>();
+    for (const c of busy) {
+      const list = byPool.get(c.pool.metadata.name!) ?? [];
+      list.push(c);
+      byPool.set(c.pool.metadata.name!, list);
+    }
+    for (const [name, list] of byPool) {
+      const stat = perPool.get(name)!;
+      const pool = list[0]!.pool;
+      let hi = Math.min(list.length, MULTI_NODE_MAX, this.allowedDisruptions(pool, stat.total, stat.disrupting));
+      let lo = 2;
+      let found: { k: number; offering: PoolOffering | undefined } | undefined;
+      while (lo <= hi) {
+        const k = (lo + hi) >> 1;
+        const group = list.slice(0, k);
+        const { left } = this.moveOff(sim, group, removing);
+        const price = group.reduce((a, c) => a + c.price, 0);
+        const spot = group.some((c) => c.node.metadata.labels?.[CAPACITY_TYPE_LABEL] === 'spot');
+        const offering = left.length && !spot ? this.cheapestHolding(pool, left, price) : undefined;
+        if (!left.length || offering) {
+          found = { k, offering };
+          lo = k + 1;
+        } else hi = k - 1;
+      }
+      if (!found) continue;
+      const group = list.slice(0, found.k);
+      const pods = group.flatMap((c) => c.pods);
+      if (found.offering) {
+        const o = found.offering;
+        await this.launch(pool, o, this.poolLabels(pool), pods.length);
+        const was = group.reduce((a, c) => a + c.price, 0);
+        for (const c of group) this.recorder.event(c.claim, 'Normal', 'DisruptionLaunching', `replacing ${group.length} nodes ($${was.toFixed(4)}/hour) with ${o.capacityType} ${o.instanceType} ($${o.price.toFixed(4)}/hour)`);
+      }
+      for (const c of group) {
+        await this.disrupt(c, c.pods, 'Underutilized', !!found.offering);
+        stat.disrupting++;
+        removing.add(c.i);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Which pods of `group` find room on the nodes that stay (neither in `group` nor `removing`),
+   * tried one by one; the simulation is left as it was. `left`: the pods that found none.
+   */
+  private moveOff(sim: FitSimulator, group: readonly ConsolidationCandidate[], removing: ReadonlySet<number>): { left: Pod[] } {
+    const exclude = new Set([...removing, ...group.map((c) => c.i)]);
+    const moved: [Pod, number][] = [];
+    const left: Pod[] = [];
+    for (const c of group) {
+      for (const bound of c.pods) {
+        const p: Pod = { ...bound, spec: { ...bound.spec } };
+        delete p.spec.nodeName;
+        const to = sim.findNode(p, undefined, false, exclude);
+        if (to < 0) {
+          left.push(p);
+          continue;
+        }
+        sim.place(p, to);
+        moved.push([p, to]);
+      }
+    }
+    for (const [p, to] of moved) sim.cluster.removePods(sim.cluster.classes.intern(p), to, 1);
+    return { left };
+  }
+
+  /** The cheapest offering of `pool` priced under `below` (USD per hour) whose one new node holds every pod of `pods`; undefined if none. */
+  private cheapestHolding(pool: NodePool, pods: readonly Pod[], below: number): PoolOffering | undefined {
+    const offerings = this.offerings(pool).filter((o) => o.price < below * 0.999);
+    if (!offerings.length) return undefined;
+    const poolLabels = this.poolLabels(pool);
+    const s2 = new FitSimulator();
+    const slots = offerings.map((o, k) => s2.addNode(templateNode(`offering-${k}`, this.opts.catalog.get(o.instanceType)!, { zone: o.zone, region: this.opts.region, labels: { ...o.labels, ...poolLabels }, taints: pool.spec.template.spec.taints ?? [], spot: o.capacityType === 'spot' })));
+    const unbound = pods.map((b) => ({ ...b, spec: { ...b.spec, nodeName: undefined } }) as Pod);
+    const groups: PodGroup[] = unbound.map((p, k) => {
+      const r = cpuMemory(p);
+      const verdict = slots.map((s) => s2.fits(p, s));
+      return { key: String(k), cpu: r.cpu, memory: r.memory, count: 1, compatible: (o: number) => verdict[o]! };
+    });
+    // Requests add up on one node.
+    let cpu = 0;
+    let mem = 0;
+    for (const g of groups) {
+      cpu += g.cpu;
+      mem += g.memory;
+    }
+    let best = -1;
+    offerings.forEach((x, k) => {
+      if (x.cpu < cpu || x.memory < mem || x.pods < groups.length || !groups.every((g) => g.compatible(k))) return;
+      if (best < 0 || x.price < offerings[best]!.price) best = k;
+    });
+    return best < 0 ? undefined : offerings[best];
   }
 
   /** Taints, evicts the pods, deletes the NodeClaim. With `replacing`, the replacement has been launched and the pods wait for it. */

@@ -122,3 +122,51 @@ t.test('do-not-disrupt keeps an under-used node', async (t) => {
   await vc.run(10 * MIN);
   t.equal((await c.list<Node>(Kinds.Node)).items.length, 1, 'the empty nodes were consolidated away');
 });
+
+t.test('multi-node consolidation: three nodes whose pods fit nowhere else go at once for one node cheaper than the three (Karpenter\'s binary search over the candidates)', async (t) => {
+  await highs();
+  const vc = await virtualCluster();
+  t.teardown(() => vc.stop());
+  const c = vc.cp.client;
+  await vc.apply(`
+apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata: {name: pair}
+spec:
+  template:
+    spec:
+      requirements:
+      - {key: node.kubernetes.io/instance-type, operator: In, values: [m5.xlarge, c5.2xlarge]}
+      - {key: karpenter.sh/capacity-type, operator: In, values: [on-demand]}
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
+  # The default budget (10% of 3 nodes: 1) lets one node go at a time; all three may go here.
+  disruption: {consolidationPolicy: WhenEmptyOrUnderutilized, consolidateAfter: 0s, budgets: [{nodes: "100%"}]}
+---
+apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata: {name: default}
+spec:
+  role: KarpenterNodeRole-berth
+  amiSelectorTerms: [{alias: al2023@latest}]
+  subnetSelectorTerms: [{tags: {karpenter.sh/discovery: berth}}]
+  securityGroupSelectorTerms: [{tags: {karpenter.sh/discovery: berth}}]
+`);
+  // One 2.5-core pod at a time: each gets its own m5.xlarge (4 vCPU, $0.192/hour), the cheapest
+  // node for one. No pod fits beside another (1.4 cores left), and no type cheaper than an
+  // m5.xlarge holds one, so no single node can go or be replaced. Two or three together fit a
+  // c5.2xlarge (8 vCPU, $0.34/hour): cheaper than two m5.xlarge ($0.384), and than three.
+  const running = async () => (await c.list<Pod>(Kinds.Pod)).items.filter((p) => p.status?.phase === 'Running').length;
+  for (const [k, name] of ['a', 'b', 'c'].entries()) {
+    await vc.apply(deployment(name, 1, '2500m', '1Gi'));
+    t.ok((await vc.until(async () => (await running()) === k + 1, 10 * MIN)) >= 0, `pod ${name} running`);
+  }
+  const types = async () => (await c.list<Node>(Kinds.Node)).items.map((n) => n.metadata.labels?.['node.kubernetes.io/instance-type']).sort();
+  t.same(await types(), ['m5.xlarge', 'm5.xlarge', 'm5.xlarge'], 'three m5.xlarge nodes');
+  const before = await hourly(c);
+  const took = await vc.until(async () => JSON.stringify(await types()) === JSON.stringify(['c5.2xlarge']) && (await running()) === 3, 20 * MIN);
+  t.ok(took >= 0, `the three nodes were replaced by one c5.2xlarge, the pods running on it, after ${took / 1000} virtual s`);
+  const after = await hourly(c);
+  t.ok(after < before, `hourly cost ${after.toFixed(3)} < ${before.toFixed(3)} USD`);
+  const events = (await c.list<{ reason?: string; message?: string } & import('../api/types.js').KubeObject>(Kinds.Event)).items;
+  t.ok(events.some((e) => e.reason === 'DisruptionLaunching' && /replacing 3 nodes/.test(e.message ?? '')), 'the NodeClaims say three nodes were replaced together');
+});
