@@ -446,6 +446,27 @@ export async function columnPlan(groups: readonly PodGroup[], offerings: readonl
       let best: PlannedNode | undefined;
       let bestWorth = x.price * (1 + 1e-7);
       let densityBest = 0;
+      /**
+       * Fills `counts` greedily in `by` order (leaving `skip` alone) from room of `cpu` millicores,
+       * `mem` bytes and `slots` pods: each group as many as fit. Returns the worth (duals) added.
+       */
+      const fillGreedy = (by: readonly number[], skip: number, cpu: number, mem: number, slots: number): number => {
+        let worth = 0;
+        for (const g of by) {
+          const q = groups[g]!;
+          if (g === skip || !compat[ci]![g] || pi[g]! <= 0 || slots <= 0) continue;
+          let n = Math.min(q.count, slots);
+          if (q.cpu > 0) n = Math.min(n, Math.floor(cpu / q.cpu));
+          if (q.memory > 0) n = Math.min(n, Math.floor(mem / q.memory));
+          if (n <= 0) continue;
+          counts[g] = n;
+          cpu -= n * q.cpu;
+          mem -= n * q.memory;
+          slots -= n;
+          worth += n * pi[g]!;
+        }
+        return worth;
+      };
       // Densities: worth per dominant share, per cpu share, per memory share, per pod slot.
       for (const dens of [0, 1, 2, 3]) {
         const d = (g: number): number => {
@@ -457,24 +478,8 @@ export async function columnPlan(groups: readonly PodGroup[], offerings: readonl
           return pi[g]! / Math.max(size, 1e-12);
         };
         order.sort((a, b) => d(b) - d(a));
-        let cpu = x.cpu;
-        let mem = x.memory;
-        let slots = x.pods;
-        let worth = 0;
         counts.fill(0);
-        for (const g of order) {
-          const q = groups[g]!;
-          if (!compat[ci]![g] || pi[g]! <= 0 || slots <= 0) continue;
-          let n = Math.min(q.count, slots);
-          if (q.cpu > 0) n = Math.min(n, Math.floor(cpu / q.cpu));
-          if (q.memory > 0) n = Math.min(n, Math.floor(mem / q.memory));
-          if (n <= 0) continue;
-          counts[g] = n;
-          cpu -= n * q.cpu;
-          mem -= n * q.memory;
-          slots -= n;
-          worth += n * pi[g]!;
-        }
+        const worth = fillGreedy(order, -1, x.cpu, x.memory, x.pods);
         densityBest = Math.max(densityBest, worth);
         if (worth > bestWorth) {
           bestWorth = worth;
@@ -499,25 +504,9 @@ export async function columnPlan(groups: readonly PodGroup[], offerings: readonl
         const tries = new Set<number>([Math.floor(maxN / 2)]);
         for (let k = maxN; k >= Math.max(0, maxN - 7); k--) tries.add(k);
         for (const k of tries) {
-          let cpu = x.cpu - k * q0.cpu;
-          let mem = x.memory - k * q0.memory;
-          let slots = x.pods - k;
-          let worth = k * pi[g0]!;
           counts.fill(0);
           counts[g0] = k;
-          for (const g of byDom) {
-            const q = groups[g]!;
-            if (g === g0 || !compat[ci]![g] || pi[g]! <= 0 || slots <= 0) continue;
-            let n = Math.min(q.count, slots);
-            if (q.cpu > 0) n = Math.min(n, Math.floor(cpu / q.cpu));
-            if (q.memory > 0) n = Math.min(n, Math.floor(mem / q.memory));
-            if (n <= 0) continue;
-            counts[g] = n;
-            cpu -= n * q.cpu;
-            mem -= n * q.memory;
-            slots -= n;
-            worth += n * pi[g]!;
-          }
+          const worth = k * pi[g0]! + fillGreedy(byDom, g0, x.cpu - k * q0.cpu, x.memory - k * q0.memory, x.pods - k);
           if (worth > bestWorth) {
             bestWorth = worth;
             best = { offering: cand[ci]!, counts: Array.from(counts) };
