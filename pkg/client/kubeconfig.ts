@@ -51,6 +51,10 @@ export function loadKubeconfig(path: string, context?: string): ResolvedKubeconf
   } catch (e) {
     throw new KubeconfigError(`${path}: not a valid kubeconfig: ${(e as Error).message}`);
   }
+  // An empty file parses to null, a stray scalar to a string: neither has contexts to read.
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new KubeconfigError(`${path}: not a valid kubeconfig: ${doc === null ? 'the file is empty' : 'expected a mapping with clusters, contexts and users'}`);
+  }
   const ctxName = context ?? doc['current-context'];
   const ctx = doc.contexts?.find((c) => c.name === ctxName);
   if (!ctx) throw new KubeconfigError(`${path}: context "${ctxName ?? ''}" not found`);

@@ -15,6 +15,17 @@
  * picks each new instance's zone first (balance) and then its type by the market's allocation
  * strategy (fleet.ts), and on scale-in terminates from the market above its share first.
  *
+ * Target groups (`targetGroups`, EC2 Auto Scaling's load balancer attachment): the target group
+ * controller (pkg/elb) registers each running instance of the group on the target group's port.
+ * With `healthCheckType: ELB` an instance a target group reports `unhealthy` is unhealthy too, and
+ * replaced once the grace period has passed. An instance the group terminates while it has target
+ * groups is first taken out of service (annotation `autoscaling.berth.dev/draining-since`): the
+ * target groups deregister it and drain it, and the group terminates it once none of them lists it
+ * any more, or when the longest deregistration delay has passed ("Add an Elastic Load Balancing
+ * health check to your Auto Scaling group" and "Use Elastic Load Balancing to distribute incoming
+ * application traffic in your Auto Scaling group", EC2 Auto Scaling User Guide: instances are
+ * deregistered and connection draining completes before they terminate).
+ *
  * Capacity Rebalancing (`capacityRebalance: true`): a Spot Instance EC2 has sent a rebalance
  * recommendation (`status.rebalanceRecommendationTime`, or an interruption notice) stops counting
  * toward the desired capacity, so a replacement is launched while it still runs; once the
@@ -32,6 +43,7 @@
  */
 import { isAlreadyExists, isNotFound } from '../api/errors.js';
 import { controllerRef, deepEqual, ownerRef } from '../api/meta.js';
+import type { KubeObject } from '../api/types.js';
 import { parseTime, rfc3339 } from '../clock/clock.js';
 import { Kinds } from '../client/client.js';
 import type { Controller, Manager, ReconcileContext, Reconciler } from '../runtime/manager.js';
@@ -41,6 +53,7 @@ import { onDemandCount, pickOnDemandPool, pickSpotPool, poolKey, type Pool } fro
 import { launchZones, terminationOrder, type Member } from './scaling.js';
 import type { SpotMarket } from './spot-market.js';
 import {
+  DRAINING_SINCE_ANNOTATION,
   GROUP_NAME_LABEL,
   launchTemplateNodeLabels,
   MAX_ACTIVITIES,
@@ -55,11 +68,21 @@ import {
   type HealthStatus,
   type Instance,
   type LifecycleState,
+  targetGroupKey,
 } from './types.js';
 import { LocalView } from './view.js';
 
 /** The index of the instance cache by group name. */
 const GROUP_INDEX = GROUP_NAME_LABEL;
+
+/** berth's TargetGroup kind (pkg/elb), read here through the API only. */
+export const TARGET_GROUP_KIND = { apiVersion: 'elb.berth.dev/v1', kind: 'TargetGroup' } as const;
+
+/** What the group reads of a TargetGroup: its targets' health (pkg/elb/api.ts writes it). */
+interface TargetGroupHealth extends KubeObject {
+  spec?: { attributes?: Record<string, string> };
+  status?: { targets?: { id: string; state: string }[] };
+}
 
 export interface AutoScalingGroupControllerOptions {
   /** Random numbers for instance ids. */
@@ -67,6 +90,8 @@ export interface AutoScalingGroupControllerOptions {
   /** For mixed instances policies: prices and the Spot market. */
   catalog?: Catalog;
   market?: SpotMarket;
+  /** Follow the groups' target groups (the TargetGroup kind must be served); default false. */
+  targetGroups?: boolean;
 }
 
 /** The types a group launches: the mixed policy's overrides, else the launch template's type. */
@@ -81,6 +106,8 @@ interface Classified {
   /** Undefined once the instance is terminated (it has left the group). */
   lifecycle?: LifecycleState;
   health: HealthStatus;
+  /** Unhealthy by its target groups' health checks (healthCheckType ELB). */
+  elb?: boolean;
 }
 
 /** An instance's place in its group: gone once terminated; Terminating from the moment termination is asked. */
@@ -88,7 +115,7 @@ export function classifyInstance(inst: Instance): { lifecycle?: LifecycleState; 
   const st = inst.status?.state;
   const health: HealthStatus = st === 'stopping' || st === 'stopped' || (inst.spec.state === 'stopped' && st !== undefined) ? 'Unhealthy' : 'Healthy';
   if (st === 'terminated') return { health };
-  if (inst.metadata.deletionTimestamp || inst.spec.state === 'terminated' || st === 'shutting-down') return { lifecycle: 'Terminating', health };
+  if (inst.metadata.deletionTimestamp || inst.spec.state === 'terminated' || st === 'shutting-down' || inst.metadata.annotations?.[DRAINING_SINCE_ANNOTATION]) return { lifecycle: 'Terminating', health };
   if (st === undefined || st === 'pending') return { lifecycle: 'Pending', health };
   return { lifecycle: 'InService', health };
 }
@@ -114,12 +141,21 @@ export class AutoScalingGroupController implements Reconciler {
       const g = i.metadata.labels?.[GROUP_NAME_LABEL];
       return g ? [g] : [];
     });
+    this.targetGroups = opts.targetGroups ? mgr.informer<TargetGroupHealth>(TARGET_GROUP_KIND) : { cache: { get: () => undefined } };
   }
+
+  /** The target groups' cache (none without `opts.targetGroups`: every lookup misses). */
+  private readonly targetGroups: { cache: { get(key: string): TargetGroupHealth | undefined } };
 
   /** Registers the controller: groups, and the instances they own. */
   static install(mgr: Manager, opts: AutoScalingGroupControllerOptions, instances?: LocalView<Instance>): { controller: Controller; reconciler: AutoScalingGroupController } {
     const reconciler = new AutoScalingGroupController(mgr, opts, instances);
-    const controller = controllerFor(mgr, Kinds.AutoScalingGroup).named('autoscaling-group').owns(Kinds.Instance).complete(reconciler);
+    const groups = mgr.informer<AutoScalingGroup>(Kinds.AutoScalingGroup);
+    groups.cache.addIndex('targetGroup', (g) => (g.spec.targetGroups ?? []).map(targetGroupKey));
+    const builder = controllerFor(mgr, Kinds.AutoScalingGroup).named('autoscaling-group').owns(Kinds.Instance);
+    // A target group's health or its draining targets changed: the groups attached to it look again.
+    if (opts.targetGroups) builder.watches(TARGET_GROUP_KIND, (tg) => groups.cache.byIndex('targetGroup', `${tg.metadata.namespace}/${tg.metadata.name}`).map((g) => g.metadata.name!));
+    const controller = builder.complete(reconciler);
     return { controller, reconciler };
   }
 
@@ -133,13 +169,22 @@ export class AutoScalingGroupController implements Reconciler {
     const desired = asg.spec.desiredCapacity ?? asg.spec.minSize;
     const activities: ScalingActivity[] = [];
     this.activities = activities;
+    this.unhealthy = new Map();
     this.cause = { asg, desired, counted: 0, now };
     const graceMs = (asg.spec.healthCheckGracePeriod ?? 0) * 1000;
     let requeueAfter: number | undefined;
 
     const counting: Instance[] = [];
     const replace: Instance[] = [];
+    const drain = this.draining(asg, now);
     for (const c of this.members(asg)) {
+      if (c.lifecycle === 'Terminating' && c.inst.spec.state !== 'terminated' && c.inst.metadata.annotations?.[DRAINING_SINCE_ANNOTATION]) {
+        // Taken out of service: terminated once its target groups have drained it.
+        const wait = drain(c.inst);
+        if (wait <= 0) await this.terminate(ctx, asg, c.inst, true);
+        else requeueAfter = Math.min(requeueAfter ?? Infinity, wait);
+        continue;
+      }
       if (c.lifecycle === undefined || c.lifecycle === 'Terminating') continue;
       let unhealthy = c.health === 'Unhealthy';
       // The health-check grace period: an instance that launched less than that long ago is not yet checked.
@@ -148,8 +193,10 @@ export class AutoScalingGroupController implements Reconciler {
         unhealthy = false;
         requeueAfter = Math.min(requeueAfter ?? Infinity, launched + graceMs - now);
       }
-      if (unhealthy || !zones.includes(c.inst.spec.availabilityZone)) replace.push(c.inst);
-      else counting.push(c.inst);
+      if (unhealthy || !zones.includes(c.inst.spec.availabilityZone)) {
+        replace.push(c.inst);
+        if (unhealthy) this.unhealthy.set(c.inst.metadata.name!, c.elb ? 'ELB' : 'EC2');
+      } else counting.push(c.inst);
     }
     const isSpot = (i: Instance): boolean => i.spec.instanceMarketOptions?.marketType === 'spot';
     // Capacity Rebalancing: at-risk Spot Instances leave the count; they go once their replacements serve.
@@ -263,13 +310,16 @@ export class AutoScalingGroupController implements Reconciler {
 
   /** The activities of the reconcile in progress, and what their causes quote. */
   private activities: ScalingActivity[] = [];
+  /** Instances of the reconcile in progress replaced as unhealthy, and by which health check. */
+  private unhealthy = new Map<string, 'EC2' | 'ELB'>();
   private cause: { asg: AutoScalingGroup; desired: number; counted: number; now: number; rebalance?: boolean; rebalanceRecommendation?: boolean } | undefined;
 
   /** AWS's wording of why an activity happened. */
-  private causeText(launch: boolean, unhealthy: boolean): string {
+  private causeText(launch: boolean, unhealthy?: 'EC2' | 'ELB'): string {
     const c = this.cause!;
     const at = `At ${rfc3339(c.now).replace(/\.\d+Z$/, 'Z')}`;
     const why = c.asg.metadata.annotations?.[SCALING_CAUSE_ANNOTATION];
+    if (unhealthy === 'ELB') return `${at} an instance was taken out of service in response to an ELB system health check failure.`;
     if (unhealthy) return `${at} an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped.`;
     if (c.rebalanceRecommendation) return `${at} an instance was ${launch ? 'launched' : 'taken out of service'} in response to an EC2 instance rebalance recommendation.`;
     if (c.rebalance) return `${at} instances were launched to balance instances in zones ${c.asg.spec.availabilityZones.join(' ')} with other zones.`;
@@ -282,11 +332,46 @@ export class AutoScalingGroupController implements Reconciler {
     this.activities.push({ description, cause, startTime: rfc3339(this.cause!.now), statusCode });
   }
 
-  /** The group's instances (owned by this very group), with their lifecycle and health. */
+  /**
+   * The group's instances (owned by this very group), with their lifecycle and health; with
+   * `healthCheckType: ELB`, an instance some target group reports `unhealthy` is Unhealthy.
+   */
   private members(asg: AutoScalingGroup): Classified[] {
     const uid = asg.metadata.uid;
     const owned = this.instances.list((i) => controllerRef(i)?.uid === uid && i.metadata.labels?.[GROUP_NAME_LABEL] === asg.metadata.name, { name: GROUP_INDEX, value: asg.metadata.name! });
-    return owned.map((inst) => ({ inst, ...classifyInstance(inst) }));
+    const elb = asg.spec.healthCheckType === 'ELB' ? this.elbUnhealthy(asg) : undefined;
+    return owned.map((inst) => {
+      const c: Classified = { inst, ...classifyInstance(inst) };
+      if (elb?.has(inst.metadata.name!) && c.health === 'Healthy' && c.lifecycle === 'InService') {
+        c.health = 'Unhealthy';
+        c.elb = true;
+      }
+      return c;
+    });
+  }
+
+  /** Instance ids some target group of the group reports `unhealthy`. */
+  private elbUnhealthy(asg: AutoScalingGroup): Set<string> {
+    const out = new Set<string>();
+    for (const r of asg.spec.targetGroups ?? []) for (const t of this.targetGroups.cache.get(targetGroupKey(r))?.status?.targets ?? []) if (t.state === 'unhealthy') out.add(t.id);
+    return out;
+  }
+
+  /**
+   * For the group's draining instances: ms still to wait before one may terminate (≤ 0: now).
+   * Done when no target group lists it any more; at the latest after the longest deregistration
+   * delay (default 300 s) from when it was taken out of service.
+   */
+  private draining(asg: AutoScalingGroup, now: number): (inst: Instance) => number {
+    const tgs = (asg.spec.targetGroups ?? []).map((r) => this.targetGroups.cache.get(targetGroupKey(r)));
+    const delayMs = Math.max(0, ...tgs.map((tg) => (tg ? Number(tg.spec?.attributes?.['deregistration_delay.timeout_seconds'] ?? 300) * 1000 : 0)));
+    return (inst) => {
+      const id = inst.metadata.name!;
+      const since = parseTime(inst.metadata.annotations?.[DRAINING_SINCE_ANNOTATION]);
+      const listed = tgs.some((tg) => tg?.status?.targets?.some((t) => t.id === id));
+      if (!listed || Number.isNaN(since)) return 0;
+      return Math.max(1, since + delayMs - now);
+    };
   }
 
   private async launch(ctx: ReconcileContext, asg: AutoScalingGroup, zone: string, instanceType: string, spot: boolean): Promise<void> {
@@ -316,25 +401,32 @@ export class AutoScalingGroupController implements Reconciler {
       try {
         this.instances.wrote(await ctx.client.create(inst));
         ctx.recorder.event(asg, 'Normal', 'Launching', `Launching a new EC2 instance: ${id}${spot ? ` (Spot, ${instanceType})` : asg.spec.mixedInstancesPolicy ? ` (On-Demand, ${instanceType})` : ''}`);
-        this.record(`Launching a new EC2 instance: ${id}`, this.causeText(true, false), 'Successful');
+        this.record(`Launching a new EC2 instance: ${id}`, this.causeText(true), 'Successful');
         return;
       } catch (e) {
         // A clash of random ids: draw another.
         if (isAlreadyExists(e) && attempt < 3) continue;
         ctx.recorder.event(asg, 'Warning', 'FailedLaunch', `Launching a new EC2 instance failed: ${(e as Error).message}`);
-        this.record(`Launching a new EC2 instance. Status Reason: ${(e as Error).message}`, this.causeText(true, false), 'Failed');
+        this.record(`Launching a new EC2 instance. Status Reason: ${(e as Error).message}`, this.causeText(true), 'Failed');
         throw e;
       }
     }
   }
 
-  private async terminate(ctx: ReconcileContext, asg: AutoScalingGroup, inst: Instance): Promise<void> {
+  /**
+   * Terminates an instance; one of a group with target groups that is still running is only taken
+   * out of service (draining) first, and `drained` terminates it once its target groups let it go.
+   */
+  private async terminate(ctx: ReconcileContext, asg: AutoScalingGroup, inst: Instance, drained = false): Promise<void> {
     const id = inst.metadata.name!;
+    const drain = !drained && this.opts.targetGroups === true && !!asg.spec.targetGroups?.length && inst.status?.state === 'running';
     try {
-      const out = await ctx.client.patch<Instance>(Kinds.Instance, id, undefined, 'merge', { spec: { state: 'terminated' } });
+      const patch = drain ? { metadata: { annotations: { [DRAINING_SINCE_ANNOTATION]: rfc3339(this.cause!.now) } } } : { spec: { state: 'terminated' } };
+      const out = await ctx.client.patch<Instance>(Kinds.Instance, id, undefined, 'merge', patch);
       this.instances.wrote(out);
-      ctx.recorder.event(asg, 'Normal', 'Terminating', `Terminating EC2 instance: ${id}`);
-      this.record(`Terminating EC2 instance: ${id}`, this.causeText(false, classifyInstance(inst).health === 'Unhealthy'), 'Successful');
+      if (drained) return; // its activity was recorded when it was taken out of service
+      ctx.recorder.event(asg, 'Normal', 'Terminating', `Terminating EC2 instance: ${id}${drain ? ' (waiting for its target groups to drain it)' : ''}`);
+      this.record(`Terminating EC2 instance: ${id}`, this.causeText(false, this.unhealthy.get(id) ?? (classifyInstance(inst).health === 'Unhealthy' ? 'EC2' : undefined)), 'Successful');
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }

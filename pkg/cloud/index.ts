@@ -96,6 +96,12 @@ export interface CloudOptions {
   clusterCidr?: string;
   /** The instance-type catalogue (default: the repository's data/ec2-instance-types.csv). */
   catalog?: Catalog;
+  /**
+   * Auto Scaling groups follow the target groups they list (`targetGroups`, `healthCheckType:
+   * ELB`). Needs the `elb.berth.dev` TargetGroup kind served by the API; the control plane sets it.
+   * Default false: groups ignore `targetGroups`.
+   */
+  targetGroups?: boolean;
 }
 
 /** Thrown by installCloud for an option out of range. */
@@ -204,7 +210,7 @@ export async function installCloudWithHandle(api: ApiServer, mgr: Manager, opts:
     },
     view,
   ).reconciler;
-  const autoScalingGroups = AutoScalingGroupController.install(mgr, { random: o.random, catalog: o.catalog, market }, view).reconciler;
+  const autoScalingGroups = AutoScalingGroupController.install(mgr, { random: o.random, catalog: o.catalog, market, targetGroups: opts.targetGroups === true }, view).reconciler;
   DedicatedHostController.install(mgr, { catalog: o.catalog, region: o.region, ledger });
   FleetController.install(mgr, { catalog: o.catalog, market, random: o.random }, view);
   CloudNodeLifecycleController.install(mgr);

@@ -220,6 +220,21 @@ export interface AutoScalingGroupSpec {
    * as through the API; the console's default is 300; [16] in AWS-SEMANTICS.md).
    */
   healthCheckGracePeriod?: number;
+  /**
+   * `EC2` (default): an instance is unhealthy when it is not running. `ELB`: also when any of the
+   * group's `targetGroups` reports its target `unhealthy` ("Health checks for instances in an Auto
+   * Scaling group", EC2 Auto Scaling User Guide). Either way a failure within
+   * `healthCheckGracePeriod` of the launch is ignored.
+   */
+  healthCheckType?: HealthCheckType;
+  /**
+   * The target groups the group's instances are registered with (EC2 Auto Scaling's
+   * `TargetGroupARNs`): berth TargetGroups of `targetType: instance`, by name and namespace
+   * (default `default`). Each running instance is a target on the group's `spec.port`; an instance
+   * the group terminates is first deregistered, and terminated when its target groups have
+   * drained it (their deregistration delay), as EC2 Auto Scaling waits for connection draining.
+   */
+  targetGroups?: TargetGroupRef[];
   /** Seconds a simple scaling policy waits after a scaling activity (default 300; [15]). */
   defaultCooldown?: number;
   /** Seconds a new instance takes to warm up before its metrics count, for target tracking and step policies (default: unset, the policy's own or 300). */
@@ -237,6 +252,28 @@ export interface AutoScalingGroupSpec {
    */
   tags?: Record<string, string>;
 }
+
+/** The health checks a group acts on: EC2 status, or EC2 status and its target groups' (ELB). */
+export type HealthCheckType = 'EC2' | 'ELB';
+export const HEALTH_CHECK_TYPES: readonly HealthCheckType[] = ['EC2', 'ELB'];
+
+/** A berth TargetGroup (`elb.berth.dev/v1`), by name and namespace (default `default`). */
+export interface TargetGroupRef {
+  name: string;
+  namespace?: string;
+}
+
+/** `namespace/name` of a group's target group reference. */
+export function targetGroupKey(r: TargetGroupRef): string {
+  return `${r.namespace ?? 'default'}/${r.name}`;
+}
+
+/**
+ * Instance annotation, RFC 3339: when its group took it out of service to terminate it while it
+ * is still registered with the group's target groups. It stays running (Terminating) until they
+ * have drained it, then the group terminates it.
+ */
+export const DRAINING_SINCE_ANNOTATION = 'autoscaling.berth.dev/draining-since';
 
 /** EC2 Auto Scaling's termination policies ([19] in AWS-SEMANTICS.md). */
 export type TerminationPolicy = 'Default' | 'AllocationStrategy' | 'OldestLaunchTemplate' | 'OldestInstance' | 'NewestInstance' | 'ClosestToNextInstanceHour';

@@ -14,7 +14,7 @@ import type { Catalog } from './catalog.js';
 import { regionZones, type Region } from './network.js';
 import { HOST_ID_RE, type DedicatedHostSpec, type ReservedInstanceSpec, type SavingsPlanSpec } from './billing-types.js';
 import { OFFERING_CLASSES, PAYMENT_OPTIONS, RESERVED_TERMS, SAVINGS_PLAN_TYPES } from './pricing.js';
-import { DESIRED_STATES, GROUP_NAME_LABEL, INSTANCE_ID_RE, TERMINATION_POLICIES, newInstanceId, ON_DEMAND_ALLOCATION_STRATEGIES, SPOT_ALLOCATION_STRATEGIES, TENANCIES, type AutoScalingGroup, type Instance } from './types.js';
+import { DESIRED_STATES, GROUP_NAME_LABEL, HEALTH_CHECK_TYPES, INSTANCE_ID_RE, TERMINATION_POLICIES, newInstanceId, ON_DEMAND_ALLOCATION_STRATEGIES, SPOT_ALLOCATION_STRATEGIES, TENANCIES, type AutoScalingGroup, type Instance } from './types.js';
 
 const TAINT_EFFECTS = ['NoExecute', 'NoSchedule', 'PreferNoSchedule'];
 
@@ -214,6 +214,22 @@ export function groupBehaviourErrors(spec: Partial<AutoScalingGroup['spec']>): F
     const v = spec[f];
     if (v === undefined || v === null) continue;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 2147483647) out.push(fieldInvalid(`spec.${f}`, v, 'must be a whole number of seconds from 0 to 2147483647'));
+  }
+  if (spec.healthCheckType !== undefined && spec.healthCheckType !== null) out.push(...enumErrors(spec.healthCheckType, 'spec.healthCheckType', HEALTH_CHECK_TYPES));
+  const tgs = spec.targetGroups as unknown;
+  if (tgs !== undefined && tgs !== null) {
+    if (!Array.isArray(tgs)) out.push(fieldInvalid('spec.targetGroups', tgs, 'must be a list of {name, namespace} TargetGroup references'));
+    else {
+      const seen = new Set<string>();
+      tgs.forEach((r: unknown, i) => {
+        const path = `spec.targetGroups[${i}]`;
+        if (!isObject(r) || typeof r.name !== 'string' || !r.name) return void out.push(fieldRequired(`${path}.name`, 'the TargetGroup the instances are registered with'));
+        if (r.namespace !== undefined && (typeof r.namespace !== 'string' || !r.namespace)) out.push(fieldInvalid(`${path}.namespace`, r.namespace, 'must be a namespace name'));
+        const key = `${(r.namespace as string | undefined) ?? 'default'}/${r.name}`;
+        if (seen.has(key)) out.push(fieldDuplicate(path, key));
+        seen.add(key);
+      });
+    }
   }
   const tp = spec.terminationPolicies as unknown;
   if (tp !== undefined && tp !== null) {

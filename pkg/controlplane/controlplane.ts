@@ -38,7 +38,8 @@ export interface InstallContext {
  * `berth server --components` picks among these names.
  */
 export const COMPONENTS: { name: string; install: (ctx: InstallContext) => void | Promise<void> }[] = [
-  { name: 'cloud', install: ({ api, mgr, opts }) => installCloud(api, mgr, opts.cloud) },
+  // Every control plane serves the elb kinds (installed below), so groups may follow target groups.
+  { name: 'cloud', install: ({ api, mgr, opts }) => installCloud(api, mgr, { ...opts.cloud, targetGroups: true }) },
   {
     name: 'controllers',
     // The quota and limit-range admission plugins go with the controllers that keep quota status.

@@ -228,13 +228,15 @@ t.test('run-task and stop-task: the lifecycle and the stopped reasons', async (t
   t.equal(run.tasks.length, 2);
   t.match(run.tasks[0], { lastStatus: 'PROVISIONING', group: 'family:job', taskArn: /^arn:aws:ecs:us-east-1:000000000000:task\/batch\/[0-9a-f]{32}$/ });
   const [a, b] = run.tasks.map((x) => x.taskArn.split('/').at(-1)!) as [string, string];
-  const seen = new Set<string>();
+  // The states task a passes through, in order, as ECS reports them (each instant after the cluster settles).
+  const seen: string[] = ['PROVISIONING'];
   t.ok((await vc.until(async () => {
     const x = await c.get<Task>(EcsKinds.Task, a, NS);
-    seen.add(x.status?.lastStatus ?? '');
+    const s = x.status?.lastStatus ?? 'PROVISIONING';
+    if (seen.at(-1) !== s) seen.push(s);
     return x.status?.lastStatus === 'RUNNING';
   }, 2 * MIN)) >= 0);
-  t.ok(seen.has('RUNNING'));
+  t.same(seen, ['PROVISIONING', 'PENDING', 'RUNNING'], 'PROVISIONING → PENDING (placed, starting) → RUNNING');
   const stop = (await ecs.stopTask(c, NS, { cluster: 'batch', task: b })) as { task: { desiredStatus: string } };
   t.equal(stop.task.desiredStatus, 'STOPPED');
   await vc.run(MIN);
@@ -249,6 +251,40 @@ t.test('run-task and stop-task: the lifecycle and the stopped reasons', async (t
   // Stopped tasks go after an hour.
   await vc.run(61 * MIN);
   t.equal((await tasksOf(vc)).length, 0);
+});
+
+t.test('port mappings: a static host port (host mode, or a fixed hostPort in bridge mode) fits once per instance; dynamic bridge ports do not conflict', async (t) => {
+  const vc = await cluster(t);
+  const c = vc.cp.client;
+  await vc.apply(asgYaml('port-nodes', 2, ', nodeLabels: {ecs.berth.dev/cluster: ports}'));
+  await ecs.createCluster(c, { clusterName: 'ports' });
+  const small = { cpu: 128, memory: 128, essential: true };
+  await ecs.registerTaskDefinition(c, { family: 'hostnet', networkMode: 'host', containerDefinitions: [{ name: 'web', image: 'nginx', ...small, portMappings: [{ containerPort: 8080 }] }] });
+  await ecs.registerTaskDefinition(c, { family: 'fixed', networkMode: 'bridge', containerDefinitions: [{ name: 'web', image: 'nginx', ...small, portMappings: [{ containerPort: 80, hostPort: 9090 }] }] });
+  await ecs.registerTaskDefinition(c, { family: 'dynamic', networkMode: 'bridge', containerDefinitions: [{ name: 'web', image: 'nginx', ...small, portMappings: [{ containerPort: 80 }] }] });
+  await vc.run(3 * MIN);
+  /** Runs `count` tasks and waits (up to 5 virtual minutes) until each is RUNNING or left unplaced. */
+  const runAll = async (family: string, count: number): Promise<Task[]> => {
+    const out = (await ecs.runTask(c, NS, { cluster: 'ports', taskDefinition: family, count })) as { tasks: { taskArn: string }[] };
+    const get = (): Promise<Task[]> => Promise.all(out.tasks.map((x) => c.get<Task>(EcsKinds.Task, x.taskArn.split('/').at(-1)!, NS)));
+    await vc.until(async () => (await get()).every((x) => x.status?.lastStatus === 'RUNNING' || (x.status?.lastStatus === 'PROVISIONING' && x.status.placementMessage)), 5 * MIN);
+    return get();
+  };
+  for (const family of ['hostnet', 'fixed']) {
+    // Three tasks wanting the same host port on two instances: one per instance, the third waits.
+    const ts = await runAll(family, 3);
+    const running = ts.filter((x) => x.status?.lastStatus === 'RUNNING');
+    t.equal(running.length, 2, `${family}: two tasks run`);
+    t.equal(new Set(running.map((x) => x.status?.containerInstance)).size, 2, `${family}: on two different instances`);
+    const waiting = ts.filter((x) => x.status?.lastStatus === 'PROVISIONING');
+    t.equal(waiting.length, 1, `${family}: the third cannot be placed`);
+    t.match(waiting[0]!.status?.placementMessage, /didn't have free ports/, `${family}: and says why`);
+    for (const x of ts) await ecs.stopTask(c, NS, { cluster: 'ports', task: x.metadata.name! });
+    await vc.run(MIN);
+  }
+  // hostPort 0 in bridge mode: Docker picks a free port, so any number of them fit on one instance.
+  const dyn = await runAll('dynamic', 5);
+  t.ok(dyn.every((x) => x.status?.lastStatus === 'RUNNING'), 'five dynamic-port tasks all run');
 });
 
 t.test('capacity providers: managed scaling out for PROVISIONING tasks and in when idle; base and weight', async (t) => {
@@ -297,6 +333,12 @@ t.test('capacity providers: managed scaling out for PROVISIONING tasks and in wh
   t.equal(fpod.spec.schedulerName, 'fargate-scheduler');
   t.equal(fpod.metadata.annotations?.['ecs.berth.dev/fargate-size'], '256/512');
   t.match(fpod.spec.nodeName, /^fargate-/);
+  // The same on a standalone task (RunTask's capacityProviderStrategy): base 2 on FARGATE_SPOT, weight 0 there, the rest on FARGATE.
+  const rt = (await ecs.runTask(c, NS, { cluster: 'scale', taskDefinition: 'nginx', count: 5, capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', base: 2, weight: 0 }, { capacityProvider: 'FARGATE', weight: 1 }] })) as { tasks: { taskArn: string; capacityProviderName?: string }[] };
+  const rtTasks = await Promise.all(rt.tasks.map((x) => c.get<Task>(EcsKinds.Task, x.taskArn.split('/').at(-1)!, NS)));
+  t.same(rtTasks.map((x) => x.spec.capacityProvider).sort(), ['FARGATE', 'FARGATE', 'FARGATE', 'FARGATE_SPOT', 'FARGATE_SPOT'], 'run-task: the base first, then by weight');
+  t.ok((await vc.until(async () => (await Promise.all(rtTasks.map((x) => c.get<Task>(EcsKinds.Task, x.metadata.name!, NS)))).every((x) => x.status?.lastStatus === 'RUNNING'), 5 * MIN)) >= 0, 'the five tasks run on Fargate');
+  for (const x of rtTasks) t.equal((await c.get<Pod>(Kinds.Pod, x.metadata.name!, NS)).metadata.annotations?.['ecs.berth.dev/capacity-provider'], x.spec.capacityProvider, `${x.metadata.name}: its pod runs on ${x.spec.capacityProvider}`);
   await t.rejects(ecs.createService(c, NS, { cluster: 'scale', serviceName: 'nope', taskDefinition: 'big', desiredCount: 1, launchType: 'FARGATE' }), { message: /does not support launch_type FARGATE/ });
 });
 
@@ -322,4 +364,34 @@ t.test("a service's placement strategy and a run-task's constraints reach berth'
   const picky = await svcOf(vc, 'picky');
   t.equal(picky.status?.pendingCount, 1);
   t.match(picky.status?.events?.[0]?.message, /^\(service picky\) was unable to place a task because no container instance met all of its requirements\. Reason: 0\/3 nodes are available: .*memberOf/);
+});
+
+t.test('a Service with binpack on memory, end to end: the instance with the least remaining memory that fits first', async (t) => {
+  const vc = await cluster(t);
+  const c = vc.cp.client;
+  // Two container instances. Registered MEMORY (the Node's allocatable): c5.large 3422 MiB, m5.large 7518 MiB.
+  for (const type of ['c5.large', 'm5.large']) await vc.apply(asgYaml(`bp-${type.replace('.', '-')}`, 1, ', nodeLabels: {ecs.berth.dev/cluster: bp}', type));
+  await ecs.createCluster(c, { clusterName: 'bp' });
+  // Placement counts memoryReservation (1024 MiB), not the 4096 MiB hard limit: with the limit no task would fit on c5.large.
+  await ecs.registerTaskDefinition(c, { family: 'packed', containerDefinitions: [{ name: 'c', image: 'busybox:1.36', cpu: 64, memory: 4096, memoryReservation: 1024 }] });
+  await ecs.registerTaskDefinition(c, { family: 'big', containerDefinitions: [{ name: 'c', image: 'busybox:1.36', cpu: 64, memory: 3072 }] });
+  await vc.run(3 * MIN);
+  // A 3072 MiB task already on m5.large: 4446 MiB remain there.
+  await ecs.runTask(c, NS, { cluster: 'bp', taskDefinition: 'big', placementConstraints: [{ type: 'memberOf', expression: 'attribute:ecs.instance-type == m5.large' }] });
+  await vc.run(MIN);
+  await ecs.createService(c, NS, { cluster: 'bp', serviceName: 'packed', taskDefinition: 'packed', desiredCount: 5, placementStrategy: [{ type: 'binpack', field: 'memory' }] });
+  t.ok((await vc.until(async () => (await svcOf(vc, 'packed')).status?.steady === true, 5 * MIN)) >= 0, 'all five run');
+  // By hand: c5.large has the least remaining memory (3422 < 4446) → 3 tasks (350 MiB left, a
+  // fourth does not fit); then m5.large → the other 2. (berth's own MostAllocated would have
+  // started on m5.large, already 41 % used: 4 there, 1 on c5.large.)
+  const typeOf = new Map((await c.list(Kinds.Node)).items.map((n) => [n.metadata.name!, n.metadata.labels?.['node.kubernetes.io/instance-type'] ?? '']));
+  const perType: Record<string, number> = {};
+  for (const x of liveTasks(await tasksOf(vc, 'packed'))) {
+    const type = typeOf.get(x.status!.containerInstance!)!;
+    perType[type] = (perType[type] ?? 0) + 1;
+  }
+  t.same(perType, { 'c5.large': 3, 'm5.large': 2 });
+  const cis = (await c.list<ContainerInstance>(EcsKinds.ContainerInstance)).items;
+  const remaining = Object.fromEntries(cis.map((ci) => [typeOf.get(ci.metadata.name!), ci.status!.remainingResources!.find((r) => r.name === 'MEMORY')!.integerValue]));
+  t.same(remaining, { 'c5.large': 3422 - 3 * 1024, 'm5.large': 7518 - 3072 - 2 * 1024 });
 });

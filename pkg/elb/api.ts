@@ -8,14 +8,20 @@
  * - `TargetGroup`: protocol, health check (AWS defaults), attributes with the AWS keys
  *   (`deregistration_delay.timeout_seconds`, `slow_start.duration_seconds`,
  *   `load_balancing.algorithm.type`, `stickiness.enabled`, `stickiness.type`,
- *   `stickiness.source_ip.duration_seconds`), and its targets: the endpoints of a Service port
- *   (`serviceRef`) or targets registered directly (`targets`: a pod name or an IPv4 address, and a
- *   port). Its status lists each target's health state and metrics.
+ *   `stickiness.source_ip.duration_seconds`), and its targets. Target type `ip` (default): the
+ *   endpoints of a Service port (`serviceRef`) or targets registered directly (`targets`: a pod
+ *   name or an IPv4 address, and a port). Target type `instance`: EC2 instances, each on a port
+ *   of its Node (instance-targets.ts says what answers there): with `serviceRef`, every running
+ *   instance on the Service port's NodePort (the AWS Load Balancer Controller's instance mode);
+ *   else instances registered directly (`targets`: an instance id and a port) and the instances of
+ *   the Auto Scaling groups that list this target group, on `spec.port`. Its status lists each
+ *   target's health state and metrics.
  *
  * A Service of type LoadBalancer gets one LoadBalancer and one TargetGroup per port, owned by it.
  */
 import { fieldInvalid, fieldNotSupported, fieldRequired, type FieldError } from '../api/errors.js';
 import { defineResource } from '../api/resources.js';
+import { INSTANCE_ID_RE } from '../cloud/types.js';
 import type { KubeObject } from '../api/types.js';
 import { age, col, type TablePrinter } from '../apiserver/tables.js';
 import { DEFAULT_HEALTH_CHECK, DEFAULT_TARGET_GROUP, type Algorithm, type HealthCheck, type TargetGroupConfig, type TargetMetrics, type TargetState } from './targetgroup.js';
@@ -63,7 +69,7 @@ export interface LoadBalancer extends KubeObject {
 }
 
 export interface TargetGroupTarget {
-  /** A pod name (same namespace) or an IPv4 address. */
+  /** A pod name (same namespace) or an IPv4 address; an instance id (`i-…`) in an `instance` target group. */
   id: string;
   port: number;
 }
@@ -79,7 +85,10 @@ export interface TargetHealthStatus extends Partial<TargetMetrics> {
 export interface TargetGroup extends KubeObject {
   spec: {
     protocol?: 'HTTP' | 'TCP';
-    targetType?: 'ip';
+    /** `ip` (default: pods and addresses) or `instance` (EC2 instances). */
+    targetType?: 'ip' | 'instance';
+    /** The port Auto Scaling groups register their instances on (`instance` target groups; 1–65535). */
+    port?: number;
     healthCheck?: Partial<HealthCheck>;
     attributes?: Record<string, string>;
     /** Targets are the ready endpoints of this Service port (by port number or name). */
@@ -137,6 +146,10 @@ export function validateLoadBalancer(obj: KubeObject): FieldError[] {
     if (!allowed.includes(l.protocol ?? '')) errs.push(fieldNotSupported(`${p}.protocol`, l.protocol, allowed));
     if (!l.targetGroupName) errs.push(fieldRequired(`${p}.targetGroupName`, 'the TargetGroup this listener forwards to'));
   });
+  // Cross-zone load balancing is always on for an ALB (AWS cannot turn it off at the load balancer
+  // level); berth routes every load balancer across zones, so `false` is refused, not ignored.
+  const cz = spec.attributes?.['load_balancing.cross_zone.enabled'];
+  if (cz !== undefined && cz !== 'true') errs.push(fieldInvalid("spec.attributes['load_balancing.cross_zone.enabled']", cz, spec.type === 'application' ? 'cross-zone load balancing is always on for an application load balancer' : 'berth routes across zones: only "true" is modelled (per-zone routing is not)'));
   return errs;
 }
 
@@ -167,7 +180,8 @@ export function validateTargetGroup(obj: KubeObject): FieldError[] {
   const spec = tg.spec;
   const errs: FieldError[] = [];
   if (spec.protocol !== 'HTTP' && spec.protocol !== 'TCP') errs.push(fieldNotSupported('spec.protocol', spec.protocol, ['HTTP', 'TCP']));
-  if (spec.targetType !== 'ip') errs.push(fieldNotSupported('spec.targetType', spec.targetType, ['ip']));
+  if (spec.targetType !== 'ip' && spec.targetType !== 'instance') errs.push(fieldNotSupported('spec.targetType', spec.targetType, ['instance', 'ip']));
+  if (spec.port !== undefined && !(Number.isInteger(spec.port) && spec.port >= 1 && spec.port <= 65535)) errs.push(fieldInvalid('spec.port', spec.port, 'must be between 1 and 65535'));
   const hc = spec.healthCheck ?? {};
   if (hc.protocol !== 'HTTP' && hc.protocol !== 'TCP') errs.push(fieldNotSupported('spec.healthCheck.protocol', hc.protocol, ['HTTP', 'TCP']));
   if (!intIn(hc.intervalSeconds, 5, 300)) errs.push(fieldInvalid('spec.healthCheck.intervalSeconds', hc.intervalSeconds, 'must be between 5 and 300'));
@@ -192,7 +206,8 @@ export function validateTargetGroup(obj: KubeObject): FieldError[] {
   if (spec.serviceRef && spec.targets?.length) errs.push(fieldInvalid('spec.targets', '', 'a target group takes its targets from spec.serviceRef or spec.targets, not both'));
   if (spec.serviceRef && !spec.serviceRef.name) errs.push(fieldRequired('spec.serviceRef.name'));
   (spec.targets ?? []).forEach((t, i) => {
-    if (!t.id) errs.push(fieldRequired(`spec.targets[${i}].id`, 'a pod name or an IPv4 address'));
+    if (!t.id) errs.push(fieldRequired(`spec.targets[${i}].id`, spec.targetType === 'instance' ? 'an instance id (i-…)' : 'a pod name or an IPv4 address'));
+    else if (spec.targetType === 'instance' && !INSTANCE_ID_RE.test(t.id)) errs.push(fieldInvalid(`spec.targets[${i}].id`, t.id, 'an instance target group takes instance ids (i- and 17 hex digits)'));
     if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) errs.push(fieldInvalid(`spec.targets[${i}].port`, t.port, 'must be between 1 and 65535'));
   });
   return errs;
@@ -246,11 +261,12 @@ export const targetGroupTable: TablePrinter = {
     col('Requests', 'Requests since it started', 0, 'integer'),
     AGE,
     col('Service', 'The Service port its targets come from', 1),
+    col('Target-Type', 'ip (pods and addresses) or instance (EC2 instances)', 1),
   ],
   cells: (o, now) => {
     const tg = o as TargetGroup;
     const ts = (tg.status?.targets ?? []).filter((t) => t.state !== 'draining');
     const svc = tg.spec.serviceRef ? `${tg.spec.serviceRef.name}:${tg.spec.serviceRef.port}` : '<none>';
-    return [tg.spec.protocol ?? '', tg.spec.attributes?.['load_balancing.algorithm.type'] ?? '', `${ts.filter((t) => t.state === 'healthy').length}/${ts.length}`, tg.status?.metrics?.requestCount ?? 0, age(o, now), svc];
+    return [tg.spec.protocol ?? '', tg.spec.attributes?.['load_balancing.algorithm.type'] ?? '', `${ts.filter((t) => t.state === 'healthy').length}/${ts.length}`, tg.status?.metrics?.requestCount ?? 0, age(o, now), svc, tg.spec.targetType ?? 'ip'];
   },
 };

@@ -23,6 +23,8 @@ import { defaultTargetGroup, LoadBalancerKind, SERVICE_LABEL, TargetGroupKind, t
 import type { AppModel, AppServers } from './appserver.js';
 import { modelTransport } from './load.js';
 import { EndpointSliceKind, SERVICE_NAME_LABEL, type EndpointSlice } from './endpoints.js';
+import type { InstancePorts, PodPort } from './instance-targets.js';
+import { DRAINING_SINCE_ANNOTATION, GROUP_NAME_LABEL, targetGroupKey, type AutoScalingGroup, type Instance } from '../cloud/types.js';
 import { Listener, socketTransport, type Dialer } from './listener.js';
 import type { Service } from './service.js';
 import { percentiles, TargetGroupEngine, type TargetSpec, type TargetTransport } from './targetgroup.js';
@@ -56,9 +58,12 @@ export function targetGroupSpecFor(svc: Service, port: { name?: string; port: nu
     attributes['stickiness.type'] = 'source_ip';
     attributes['stickiness.source_ip.duration_seconds'] = String(svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800);
   }
+  // `instance`: the load balancer sends to every node on the Service port's NodePort and kube-proxy
+  // forwards (the AWS Load Balancer Controller's instance mode); berth's default stays `ip`.
+  const instance = a[`${ANN}nlb-target-type`] === 'instance';
   return {
     protocol: network ? 'TCP' : 'HTTP',
-    targetType: 'ip',
+    targetType: instance ? 'instance' : 'ip',
     ...(Object.keys(hc).length ? { healthCheck: hc } : {}),
     ...(Object.keys(attributes).length ? { attributes } : {}),
     serviceRef: { name: svc.metadata.name!, port: port.port },
@@ -113,8 +118,15 @@ export class ServiceLoadBalancerController implements Reconciler {
       // Compared with defaults filled in, so a removed annotation puts the AWS default back.
       const full = { ...body, spec: JSON.parse(JSON.stringify(spec)) } as TargetGroup;
       defaultTargetGroup(full);
-      if (!cur) await ctx.client.create(body).catch((e) => ignoreExists(e));
-      else if (mine(cur) && !deepEqual(cur.spec, full.spec)) await ctx.client.update({ ...full, metadata: { ...cur.metadata, labels, ownerReferences: owner } });
+      try {
+        if (!cur) await ctx.client.create(body).catch((e) => ignoreExists(e));
+        else if (mine(cur) && !deepEqual(cur.spec, full.spec)) await ctx.client.update({ ...full, metadata: { ...cur.metadata, labels, ownerReferences: owner } });
+      } catch (e) {
+        // An annotation asked for settings a target group refuses: say so on the Service, as the
+        // AWS Load Balancer Controller does, rather than leave it pending without a word.
+        ctx.recorder.event(svc, 'Warning', 'FailedBuildModel', `Failed build model due to ${(e as Error).message}`);
+        throw e;
+      }
     }
     for (const tg of this.tgs.cache.byIndex('service', key)) if (mine(tg) && !wantTgs.has(tg.metadata.name!)) await ctx.client.deleteIfExists(TargetGroupKind, tg.metadata.name!, namespace);
     const lbSpec: LoadBalancer['spec'] = {
@@ -168,31 +180,44 @@ export class DataPlane {
    * @param apps the application servers of simulated pods (real sockets), or
    * @param model the application model alone: virtual mode, for `berth simulate` and tests.
    */
+  /**
+   * @param instancePorts resolves `instance` targets (what answers on an instance's port);
+   *   without it they answer nothing.
+   */
   constructor(
     readonly clock: Clock,
     pods: Informer<Pod>,
     private readonly apps: AppServers | undefined,
     model?: AppModel,
+    readonly instancePorts?: InstancePorts,
   ) {
     pods.cache.addIndex('uid', (p) => [p.metadata.uid!]);
     this.podOf = (uid) => pods.cache.byIndex('uid', uid)[0];
     this.virtual = !apps && !!model;
     this.dial = async (t: TargetSpec) => {
-      if (!t.pod) return { host: t.id, port: t.port };
-      const pod = pods.cache.byIndex('uid', t.pod.uid)[0];
-      if (!pod) throw new Error(`pod ${t.pod.namespace}/${t.pod.name} is gone`);
+      if (!t.pod && !t.instance) return { host: t.id, port: t.port };
+      const to = this.podFor(t);
+      if (!to) throw new Error(t.instance ? `nothing answers on port ${t.port} of instance ${t.instance}` : `pod ${t.pod!.namespace}/${t.pod!.name} is gone`);
+      const { pod, port } = to;
       if (pod.metadata.annotations?.[PORTS_ANNOTATION] !== undefined) {
         // Targets from EndpointSlices already carry the host port; targets a user registered by
         // pod name carry the container port.
-        if (portsOf(pod)?.some((m) => m.hostPort === t.port)) return { host: '127.0.0.1', port: t.port };
-        const hp = hostPortFor(pod, t.port);
-        if (!hp) throw new Error(`pod ${t.pod.name} has no host port for ${t.port}`);
+        if (portsOf(pod)?.some((m) => m.hostPort === port)) return { host: '127.0.0.1', port };
+        const hp = hostPortFor(pod, port);
+        if (!hp) throw new Error(`pod ${pod.metadata.name} has no host port for ${port}`);
         return { host: '127.0.0.1', port: hp };
       }
       if (!this.apps) throw new Error('no application servers');
-      return { host: '127.0.0.1', port: await this.apps.portFor(pod, t.port) };
+      return { host: '127.0.0.1', port: await this.apps.portFor(pod, port) };
     };
-    this.transport = this.virtual ? modelTransport(model!, this.podOf) : socketTransport(this.dial, this.clock);
+    this.transport = this.virtual ? modelTransport(model!, (t) => this.podFor(t)?.pod) : socketTransport(this.dial, this.clock);
+  }
+
+  /** The pod (and its port) a target reaches: a pod target's own pod, or what answers an instance target's port. */
+  podFor(t: TargetSpec): PodPort | undefined {
+    if (t.instance) return this.instancePorts?.resolve(t.instance, t.port);
+    const pod = t.pod ? this.podOf(t.pod.uid) : undefined;
+    return pod ? { pod, port: t.port } : undefined;
   }
 
   /** A pod by UID, from the informer cache. */
@@ -362,21 +387,75 @@ export class TargetGroupController implements Reconciler {
     this.services = mgr.informer<Service>(Kinds.Service);
     this.tgs.cache.addIndex('serviceRef', (t) => (t.spec.serviceRef ? [`${t.metadata.namespace}/${t.spec.serviceRef.name}`] : []));
     this.tgs.cache.addIndex('ns', (t) => [t.metadata.namespace!]);
+    this.tgs.cache.addIndex('instance', (t) => (t.spec.targetType === 'instance' ? ['all'] : []));
+    this.lbs = mgr.informer<LoadBalancer>(LoadBalancerKind);
+    this.lbs.cache.addIndex('elb:targetGroup', (lb) => (lb.metadata.deletionTimestamp ? [] : (lb.spec.listeners ?? []).map((l) => `${lb.metadata.namespace}/${l.targetGroupName}`)));
+    if (plane.instancePorts) {
+      this.groups = mgr.informer<AutoScalingGroup>(Kinds.AutoScalingGroup);
+      this.groups.cache.addIndex('elb:targetGroup', (g) => (g.spec.targetGroups ?? []).map(targetGroupKey));
+    }
+  }
+
+  private readonly lbs: Informer<LoadBalancer>;
+
+  /** Auto Scaling groups, when EC2 is served (instance targets). */
+  private readonly groups?: Informer<AutoScalingGroup>;
+
+  /**
+   * An `instance` target group's targets: with `serviceRef`, every running instance with a Node on
+   * the Service port's NodePort; else its own `targets` and the running instances of the Auto
+   * Scaling groups that list it (not those a group is draining), on `spec.port`.
+   */
+  private instanceTargets(tg: TargetGroup): TargetSpec[] {
+    const ip = this.plane.instancePorts;
+    if (!ip || !this.groups) return [];
+    const key = keyOf(tg);
+    const out = new Map<string, TargetSpec>();
+    const add = (id: string, port: number): void => void out.set(`${id}:${port}`, { key: `${id}:${port}`, id, port, instance: id });
+    const running = (i: Instance | undefined): boolean => !!i && !i.metadata.deletionTimestamp && i.status?.state === 'running' && i.spec.state !== 'terminated' && !!i.status.nodeName;
+    if (tg.spec.serviceRef) {
+      const svc = this.services.cache.get(`${tg.metadata.namespace}/${tg.spec.serviceRef.name}`);
+      const ref = tg.spec.serviceRef.port;
+      const nodePort = svc?.spec.ports?.find((p) => p.port === ref || (typeof ref === 'string' && (p.name === ref || String(p.port) === ref)))?.nodePort;
+      if (nodePort) for (const i of ip.instances.cache.list()) if (running(i)) add(i.metadata.name!, nodePort);
+      return [...out.values()];
+    }
+    for (const t of tg.spec.targets ?? []) {
+      const i = ip.instances.cache.get(t.id);
+      if (i && !i.metadata.deletionTimestamp && i.spec.state !== 'terminated') add(t.id, t.port);
+    }
+    if (tg.spec.port) {
+      for (const g of this.groups.cache.byIndex('elb:targetGroup', key)) {
+        for (const i of ip.instances.cache.list()) {
+          if (i.metadata.labels?.[GROUP_NAME_LABEL] !== g.metadata.name || !i.metadata.ownerReferences?.some((r) => r.uid === g.metadata.uid)) continue;
+          if (running(i) && !i.metadata.annotations?.[DRAINING_SINCE_ANNOTATION]) add(i.metadata.name!, tg.spec.port);
+        }
+      }
+    }
+    return [...out.values()];
   }
 
   static install(mgr: Manager, plane: DataPlane): Controller {
     const r = new TargetGroupController(mgr, plane);
-    const c = controllerFor(mgr, TargetGroupKind)
+    const b = controllerFor(mgr, TargetGroupKind)
       .named('target-group')
       .watches(EndpointSliceKind, (s) => (s.metadata.labels?.[SERVICE_NAME_LABEL] ? r.tgs.cache.byIndex('serviceRef', `${s.metadata.namespace}/${s.metadata.labels[SERVICE_NAME_LABEL]}`).map(keyOf) : []))
       .watches(Kinds.Pod, (p) => r.tgs.cache.byIndex('ns', p.metadata.namespace!).map(keyOf))
-      .complete(r);
+      // A listener forwarding to a group puts its targets in use; without one they are unused.
+      .watches(LoadBalancerKind, (lb) => ((lb as LoadBalancer).spec.listeners ?? []).map((l) => `${lb.metadata.namespace}/${l.targetGroupName}`));
+    // Instance target groups follow their instances and the Auto Scaling groups attached to them.
+    if (plane.instancePorts) {
+      b.watches(Kinds.Instance, () => r.tgs.cache.byIndex('instance', 'all').map(keyOf));
+      b.watches(Kinds.AutoScalingGroup, (g) => ((g as AutoScalingGroup).spec.targetGroups ?? []).map(targetGroupKey));
+    }
+    const c = b.complete(r);
     plane.onGroupChange = (key) => c.enqueue(key);
     return c;
   }
 
   /** The targets the group should have now. */
   private desired(tg: TargetGroup): TargetSpec[] {
+    if (tg.spec.targetType === 'instance') return this.instanceTargets(tg);
     const ns = tg.metadata.namespace!;
     const out: TargetSpec[] = [];
     const live = (uid: string): Pod | undefined => {
@@ -419,6 +498,7 @@ export class TargetGroupController implements Reconciler {
     }
     const g = this.plane.group(key);
     g.configure(targetGroupConfig(tg));
+    g.setInUse(this.lbs.cache.byIndex('elb:targetGroup', key).length > 0);
     g.setTargets(this.desired(tg));
     const targets: TargetHealthStatus[] = g.list().map((t) => ({
       id: t.spec.id,

@@ -35,6 +35,9 @@ t.test('ready and not-ready addresses, named ports per pod, terminating pods, he
   t.same(ep.subsets![0]!.addresses![0]!.targetRef, { kind: 'Pod', namespace: 'default', name: 'a', uid: (await c.client.get(Kinds.Pod, 'a', 'default')).metadata.uid });
   const hl = await c.until(() => c.client.tryGet<Endpoints>(Kinds.Endpoints, 'hl', 'default'), 'endpoints of the headless service', 10_000, 100);
   t.equal(hl.metadata.labels?.['service.kubernetes.io/headless'], '');
+  // An unnamed Service port is named "" in its slices, as Kubernetes writes it (kubectl describe service dereferences the name).
+  const hlSlice = await c.until(async () => (await c.client.list<EndpointSlice>(EndpointSliceKind, { namespace: 'default', labelSelector: 'kubernetes.io/service-name=hl' })).items.find((s) => s.ports?.length), 'the slice of hl', 10_000, 100);
+  t.same(hlSlice.ports, [{ name: '', port: 8080, protocol: 'TCP' }]);
   const slices = (await c.client.list<EndpointSlice>(EndpointSliceKind, { namespace: 'default', labelSelector: 'kubernetes.io/service-name=web' })).items;
   t.equal(slices.length, 2, 'one slice per port set');
   t.match(slices[0]!.metadata, { labels: { 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' }, ownerReferences: [{ kind: 'Service', name: 'web' }] });

@@ -225,6 +225,10 @@ export class EndpointsController implements Reconciler {
         await ctx.client.deleteIfExists(EndpointSliceKind, h!.metadata.name!, namespace);
         continue;
       }
+      // A slice port always has a name, "" for an unnamed Service port, as Kubernetes's
+      // EndpointSlice controller writes it (getEndpointPorts); `kubectl describe service`
+      // dereferences it and crashes without one.
+      const ports = w.ports.map((p) => ({ name: '', ...p }));
       const body: EndpointSlice = {
         apiVersion: 'discovery.k8s.io/v1',
         kind: 'EndpointSlice',
@@ -236,9 +240,9 @@ export class EndpointsController implements Reconciler {
         },
         addressType: 'IPv4',
         endpoints: w.endpoints,
-        ports: w.ports,
+        ports,
       };
-      if (h && deepEqual(h.endpoints ?? [], w.endpoints) && deepEqual(h.ports ?? [], w.ports) && deepEqual(h.metadata.labels, labels)) continue;
+      if (h && deepEqual(h.endpoints ?? [], w.endpoints) && deepEqual(h.ports ?? [], ports) && deepEqual(h.metadata.labels, labels)) continue;
       // The written slice goes into the cache at once, so a reconcile before its watch event
       // neither creates a second one nor writes from a stale version.
       this.slices.cache.set(h ? await ctx.client.update(body) : await ctx.client.create(body));

@@ -21,6 +21,7 @@ import { defaultLoadBalancer, defaultTargetGroup, LOAD_BALANCER_RESOURCE, LoadBa
 import { AppModel, AppServers } from './appserver.js';
 import { DataPlane, LoadBalancerController, ServiceLoadBalancerController, TargetGroupController } from './controller.js';
 import { EndpointsController } from './endpoints.js';
+import { InstancePorts } from './instance-targets.js';
 import { HpaController, type RequestMetrics } from './hpa.js';
 import { defaultHpa, HPA_V1_RESOURCE, validateHpa } from './hpa-api.js';
 import { endpointSliceTable, hpaTable } from './tables.js';
@@ -80,7 +81,9 @@ export function installElb(api: ApiServer, mgr: Manager, opts: ElbOptions = {}):
   const pods = mgr.informer<Pod>(Kinds.Pod);
   const podOf = (uid: string): Pod | undefined => plane.podOf(uid);
   const apps = opts.virtual ? undefined : new AppServers(model, mgr.clock, podOf);
-  const plane = new DataPlane(mgr.clock, pods, apps, model);
+  // Instance targets need EC2 (the cloud component's kinds); without them only ip targets work.
+  const ec2 = !!api.registry.forKind(Kinds.Instance.apiVersion, Kinds.Instance.kind) && !!api.registry.forKind(Kinds.AutoScalingGroup.apiVersion, Kinds.AutoScalingGroup.kind);
+  const plane = new DataPlane(mgr.clock, pods, apps, model, ec2 ? new InstancePorts(mgr) : undefined);
   handle.plane = plane;
   // `kubectl port-forward` reaches what the pod serves: a Docker pod's published host port, else
   // the simulated pod's application server (none in virtual time).
@@ -142,7 +145,7 @@ export function installElb(api: ApiServer, mgr: Manager, opts: ElbOptions = {}):
   });
   if (opts.virtual) {
     handle.load = (tg, profile, o = {}) => {
-      const l = new VirtualLoad(mgr.clock, plane.group(tg), model, podOf, profile, o.tickMs ?? 100);
+      const l = new VirtualLoad(mgr.clock, plane.group(tg), model, (t) => plane.podFor(t)?.pod, profile, o.tickMs ?? 100);
       l.start();
       return l;
     };

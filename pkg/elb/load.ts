@@ -72,11 +72,11 @@ export function parseSeriesCsv(text: string, file = 'series.csv'): LoadProfile {
   return { type: 'series', points };
 }
 
-/** Health checks against the application model (virtual time, no sockets). */
-export function modelTransport(model: AppModel, podOf: (uid: string) => Pod | undefined): TargetTransport {
+/** Health checks against the application model (virtual time, no sockets); `podFor` says which pod answers a target. */
+export function modelTransport(model: AppModel, podFor: (t: TargetSpec) => Pod | undefined): TargetTransport {
   return {
     async healthCheck(t: TargetSpec, hc: HealthCheck): Promise<CheckResult> {
-      const p = t.pod ? podOf(t.pod.uid) : undefined;
+      const p = podFor(t);
       if (!p || p.status?.phase !== 'Running') return { error: 'connect' };
       return { status: hc.protocol === 'TCP' ? 200 : model.statusOf(p) };
     },
@@ -149,7 +149,8 @@ export class VirtualLoad {
     private readonly clock: Clock,
     private readonly group: TargetGroupEngine,
     private readonly model: AppModel,
-    private readonly podOf: (uid: string) => Pod | undefined,
+    /** The pod that answers a target (a pod target's own pod; what answers an instance target's port). */
+    private readonly podFor: (t: TargetSpec) => Pod | undefined,
     private readonly profile: LoadProfile,
     private readonly tickMs = 100,
   ) {}
@@ -190,7 +191,7 @@ export class VirtualLoad {
       this.stats.elb503++;
       return;
     }
-    const pod = t.spec.pod ? this.podOf(t.spec.pod.uid) : undefined;
+    const pod = this.podFor(t.spec);
     if (!pod || pod.status?.phase !== 'Running') {
       this.group.done(t, 502, 0);
       this.answered(502, 0);

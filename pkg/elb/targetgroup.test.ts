@@ -16,6 +16,26 @@ function engine(status: Map<string, number>, clock: VirtualClock): TargetGroupEn
 
 const stateOf = (g: TargetGroupEngine): Record<string, string> => Object.fromEntries(g.list().map((x) => [x.spec.id, x.state]));
 
+t.test('no load balancer forwards to the group: its targets are unused, not checked, and get nothing; a listener puts them in service', async (t) => {
+  const clock = new VirtualClock();
+  let checks = 0;
+  const g = new TargetGroupEngine('g', clock, { healthCheck: async (): Promise<CheckResult> => (checks++, { status: 200 }) });
+  g.setInUse(false);
+  g.setTargets([spec('a')]);
+  await clock.advance(120_000);
+  t.same(stateOf(g), { a: 'unused' });
+  t.equal(g.list()[0]!.reason, 'Target.NotInUse');
+  t.equal(checks, 0, 'an unused target is not health checked');
+  t.equal(g.pick(), undefined, 'and takes no request, even failing open');
+  g.setInUse(true);
+  t.same(stateOf(g), { a: 'initial' }, 'a listener forwards to the group: the target starts initial');
+  await clock.advance(1);
+  t.same(stateOf(g), { a: 'healthy' });
+  g.setInUse(false);
+  t.same(stateOf(g), { a: 'unused' }, 'the listener goes: unused again');
+  g.close();
+});
+
 t.test('health states follow AWS thresholds: one pass to start, 2 failures out, 5 passes back', async (t) => {
   const clock = new VirtualClock();
   const status = new Map([

@@ -13,7 +13,9 @@
  * when none is healthy, to every registered target (fail open). A deregistered target is
  * `draining`: no new requests, and it goes when its in-flight requests finish or after the
  * deregistration delay. A healthy target in slow start gets a share growing linearly from 0 to
- * its full share over the slow start duration.
+ * its full share over the slow start duration. While no load balancer forwards to the group its
+ * targets are `unused` (`Target.NotInUse`) and not health checked; once one does, they start
+ * `initial` ("Target health status", Elastic Load Balancing User Guide).
  */
 import type { Clock } from '../clock/clock.js';
 
@@ -90,6 +92,8 @@ export interface TargetSpec {
   port: number;
   /** The pod behind it, if any. */
   pod?: { namespace: string; name: string; uid: string };
+  /** The EC2 instance behind it (an `instance` target): its Node answers on `port` (instance-targets.ts). */
+  instance?: string;
 }
 
 /** The answer of one health check: a status code, or a failure reason. */
@@ -196,7 +200,38 @@ export class TargetGroupEngine {
   configure(c: TargetGroupConfig): void {
     const hcChanged = JSON.stringify(c.healthCheck) !== JSON.stringify(this.config.healthCheck);
     this.config = c;
-    if (hcChanged) for (const t of this.targets.values()) if (t.state !== 'draining') this.scheduleCheck(t, 0);
+    if (hcChanged) for (const t of this.targets.values()) if (t.state !== 'draining' && t.state !== 'unused') this.scheduleCheck(t, 0);
+  }
+
+  /** Whether a load balancer forwards to the group (default true). Without one, targets are `unused`. */
+  private inUse = true;
+
+  /** Says whether a load balancer's listener forwards to the group: targets go `unused`, or start `initial`. */
+  setInUse(v: boolean): void {
+    if (v === this.inUse) return;
+    this.inUse = v;
+    for (const t of this.targets.values()) {
+      if (t.state === 'draining') continue;
+      if (v) this.register(t);
+      else this.markUnused(t);
+    }
+    this.onChange();
+  }
+
+  private markUnused(t: Target): void {
+    t.cancelCheck?.();
+    t.state = 'unused';
+    t.reason = 'Target.NotInUse';
+    t.passes = t.failures = 0;
+  }
+
+  /** A target entering service: `initial` until its health checks decide (healthy at once with checks off). */
+  private register(t: Target): void {
+    t.state = 'initial';
+    t.reason = 'Elb.RegistrationInProgress';
+    t.passes = t.failures = 0;
+    if (!this.config.healthCheck.enabled) this.markHealthy(t);
+    else this.scheduleCheck(t, 0);
   }
 
   get settings(): TargetGroupConfig {
@@ -211,16 +246,14 @@ export class TargetGroupEngine {
       if (!t) {
         const n = new Target(w);
         this.targets.set(w.key, n);
-        if (!this.config.healthCheck.enabled) this.markHealthy(n);
-        else this.scheduleCheck(n, 0);
+        if (this.inUse) this.register(n);
+        else this.markUnused(n);
         this.onChange();
       } else if (t.state === 'draining') {
         // Registered again while draining: back in service after its checks.
         t.cancelDrain?.();
-        t.state = 'initial';
-        t.reason = 'Elb.RegistrationInProgress';
-        t.passes = t.failures = 0;
-        this.scheduleCheck(t, 0);
+        if (this.inUse) this.register(t);
+        else this.markUnused(t);
         this.onChange();
       }
     }
@@ -267,7 +300,7 @@ export class TargetGroupEngine {
   }
 
   private async check(t: Target): Promise<void> {
-    if (this.closed || t.state === 'draining' || this.targets.get(t.spec.key) !== t) return;
+    if (this.closed || t.state === 'draining' || t.state === 'unused' || this.targets.get(t.spec.key) !== t) return;
     const hc = this.config.healthCheck;
     // The next check is due an interval after this one started, however long this one takes.
     this.scheduleCheck(t, hc.intervalSeconds * 1000);
@@ -311,7 +344,7 @@ export class TargetGroupEngine {
   pick(client?: string, flow?: string): Target | undefined {
     const now = this.clock.now();
     let pool = [...this.targets.values()].filter((t) => t.state === 'healthy');
-    if (!pool.length) pool = [...this.targets.values()].filter((t) => t.state !== 'draining'); // fail open
+    if (!pool.length) pool = [...this.targets.values()].filter((t) => t.state !== 'draining' && t.state !== 'unused'); // fail open
     if (!pool.length) return undefined;
     if (this.config.stickinessSeconds > 0 && client) {
       const s = this.sticky.get(client);

@@ -130,6 +130,15 @@ t.test('-o json has the summary keys the issue names', async (t) => {
   t.ok(near(s.cost.totalUSD, s.timeline.reduce((x, r) => x + r.costUSD, 0)), 'the timeline adds up to the bill');
 });
 
+t.test('-f given twice: both files are applied at time zero', async (t) => {
+  const r = await cli(['simulate', '-f', fleetFile, '-f', join(dir, 'extra.yaml'), '--duration', '1h', '-o', 'json']);
+  t.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as SimulationSummary;
+  // fleet.yaml: the group and web (2 pods); extra.yaml: extra (1 pod), on the same three nodes.
+  t.same(s.timeline.map((row) => [row.hour, row.nodes, row.pods, row.pendingPods]), [[1, 3, 3, 0]]);
+  t.equal(s.pods.created, 3, 'web ×2 from the first file and extra ×1 from the second');
+});
+
 t.test('after boot, each day of the fleet costs exactly 3 × $0.096 × 24 (to the cent)', async (t) => {
   const r = await cli(['simulate', '-f', fleetFile, '--duration', '25h', '-o', 'json']);
   t.equal(r.code, 0, r.stderr);

@@ -1,12 +1,13 @@
 /**
  * The same `aws` CLI script against moto (`moto_server`, the peer berth compares with) and
  * berth gives the same answers where moto is right: queue URLs and ARNs (up to the account id
- * and address), message digests, bodies and attributes, queue attributes, and error codes.
+ * and address), message digests, bodies and attributes, queue attributes, and error codes; an
+ * SNS topic's raw SQS subscription with a filter policy, its listing, and what it delivers.
  *
  * Where they differ on purpose: berth's account is 000000000000 (moto's 123456789012); moto
- * writes CreatedTimestamp as a float, AWS (and berth) as whole seconds; and berth also delivers
- * SNS messages, retries, and runs Lambda functions, which moto does not (the other aws-*.test
- * files check those).
+ * writes CreatedTimestamp as a float, AWS (and berth) as whole seconds; and berth also retries
+ * deliveries, delivers to http(s) endpoints and Lambda, and runs Lambda functions, which moto does
+ * not (the other aws-*.test files check those).
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -32,6 +33,9 @@ function normalize(s: string, url: string): string {
     .replace(/\b(000000000000|123456789012)\b/g, 'ACCOUNT')
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID');
 }
+
+/** The account id in a queue URL (`…/<account>/<queue>`). */
+const accountOf = (queueUrl: string): string => queueUrl.split('/').at(-2)!;
 
 /** The comparable part of one step's answer: normalized JSON, or the error code. */
 function answer(r: Result, url: string, pick?: (j: Record<string, unknown>) => unknown): string {
@@ -60,6 +64,19 @@ const STEPS: { name: string; args: (q: string) => string[]; pick?: (j: Record<st
   { name: 'get-queue-url of a missing queue', args: () => ['sqs', 'get-queue-url', '--queue-name', 'missing'] },
   { name: 'create-queue with other attributes', args: () => ['sqs', 'create-queue', '--queue-name', 'cmp', '--attributes', 'VisibilityTimeout=5'] },
   { name: 'sns create-topic', args: () => ['sns', 'create-topic', '--name', 'cmp-topic'] },
+  // SNS to SQS: a raw subscription with a filter policy; only the matching publish arrives.
+  { name: 'create-queue for the subscription', args: () => ['sqs', 'create-queue', '--queue-name', 'cmp-sub'] },
+  { name: 'sns subscribe sqs with a filter policy', args: (q) => ['sns', 'subscribe', '--topic-arn', `arn:aws:sns:us-east-1:${accountOf(q)}:cmp-topic`, '--protocol', 'sqs', '--notification-endpoint', `arn:aws:sqs:us-east-1:${accountOf(q)}:cmp-sub`, '--attributes', JSON.stringify({ RawMessageDelivery: 'true', FilterPolicy: JSON.stringify({ color: ['blue'] }) })] },
+  { name: 'sns list-subscriptions-by-topic', args: (q) => ['sns', 'list-subscriptions-by-topic', '--topic-arn', `arn:aws:sns:us-east-1:${accountOf(q)}:cmp-topic`] },
+  { name: 'sns publish, matching', args: (q) => ['sns', 'publish', '--topic-arn', `arn:aws:sns:us-east-1:${accountOf(q)}:cmp-topic`, '--message', 'blue one', '--message-attributes', JSON.stringify({ color: { DataType: 'String', StringValue: 'blue' } })] },
+  { name: 'sns publish, filtered out', args: (q) => ['sns', 'publish', '--topic-arn', `arn:aws:sns:us-east-1:${accountOf(q)}:cmp-topic`, '--message', 'red one', '--message-attributes', JSON.stringify({ color: { DataType: 'String', StringValue: 'red' } })] },
+  {
+    name: 'receive what the subscription delivered',
+    args: (q) => ['sqs', 'receive-message', '--queue-url', q.replace(/cmp$/, 'cmp-sub'), '--max-number-of-messages', '10', '--wait-time-seconds', '2', '--message-attribute-names', 'All'],
+    pick: (j) => ((j.Messages ?? []) as Record<string, unknown>[]).map((m) => ({ Body: m.Body, MessageAttributes: m.MessageAttributes })),
+  },
+  { name: 'sns subscribe to a missing topic', args: (q) => ['sns', 'subscribe', '--topic-arn', `arn:aws:sns:us-east-1:${accountOf(q)}:missing`, '--protocol', 'sqs', '--notification-endpoint', `arn:aws:sqs:us-east-1:${accountOf(q)}:cmp-sub`] },
+  { name: 'lambda list-functions', args: () => ['lambda', 'list-functions'] },
   { name: 'sns publish to a missing topic', args: () => ['sns', 'publish', '--topic-arn', 'arn:aws:sns:us-east-1:123456789012:missing', '--message', 'x'] },
   { name: 'lambda get-function of a missing function', args: () => ['lambda', 'get-function', '--function-name', 'missing'] },
   // Error codes as AWS returns them (botocore reports the query-protocol code).

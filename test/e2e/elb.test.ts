@@ -238,3 +238,40 @@ t.test('Services: ClusterIP, headless, NodePort; a LoadBalancer Service with End
     t.match(nodes.stdout, /ip-\S+\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%/);
   });
 });
+
+t.test('instance targets: an NLB in the AWS Load Balancer Controller\'s instance mode sends to the node on the NodePort, and kube-proxy reaches the pods', async (t) => {
+  k(['apply', '-f', '-'], `
+apiVersion: v1
+kind: Service
+metadata:
+  name: webi
+  annotations:
+    service.beta.kubernetes.io/aws-load-balancer-type: external
+    service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: instance
+    service.beta.kubernetes.io/aws-load-balancer-healthcheck-interval: "5"
+    service.beta.kubernetes.io/aws-load-balancer-healthcheck-healthy-threshold: "2"
+spec:
+  type: LoadBalancer
+  selector: {app: web}
+  ports: [{name: web, port: 81, targetPort: http}]
+`);
+  // An NLB's health check timeout defaults to 10 s, not below a 5 s interval: the Service says why it waits.
+  await waitFor(() => /FailedBuildModel.*spec\.healthCheck\.timeoutSeconds.*must be smaller than intervalSeconds/.test(k(['get', 'events', '--field-selector', 'involvedObject.name=webi'])), 'a FailedBuildModel event on the Service', 25_000);
+  k(['annotate', 'svc', 'webi', 'service.beta.kubernetes.io/aws-load-balancer-healthcheck-timeout=4']);
+  const nodePort = Number(k(['get', 'svc', 'webi', '-o', 'jsonpath={.spec.ports[0].nodePort}']));
+  const instance = k(['get', 'instances', '-l', 'autoscaling.berth.dev/group-name=pool', '-o', 'jsonpath={.items[0].metadata.name}']).trim();
+  const ip = await waitFor(() => k(['get', 'svc', 'webi', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']).trim(), 'webi external IP', 25_000);
+  const targets = (): { id: string; port: number; state: string }[] => (JSON.parse(k(['get', 'targetgroup', 'webi-81', '-o', 'json'])) as { status?: { targets?: { id: string; port: number; state: string }[] } }).status?.targets ?? [];
+  await waitFor(() => targets().some((x) => x.state === 'healthy'), 'a healthy instance target', 25_000);
+  t.same(targets().map((x) => [x.id, x.port]), [[instance, nodePort]], 'the one target is the pool\'s instance on the NodePort');
+  t.match(k(['get', 'targetgroup', 'webi-81', '-o', 'wide']), /webi-81\s+TCP\s+\S+\s+1\/1\s+.*instance/, 'kubectl shows the target type');
+  const pods = new Set(podsOf('web'));
+  const seen = new Set<string>();
+  for (let i = 0; i < 12; i++) {
+    const r = await get(`http://${ip}:81/`);
+    t.equal(r.status, 200, r.error ?? '');
+    t.ok(pods.has(r.pod), `answered by a web pod (${r.pod})`);
+    seen.add(r.pod);
+  }
+  t.ok(seen.size >= 2, `kube-proxy spreads the node's connections over the Service's pods (${seen.size} of ${pods.size})`);
+});

@@ -40,13 +40,15 @@ export interface StartOptions {
   timeScale?: number;
   bootDelay?: number;
   extraArgs?: string[];
+  /** Environment variables for the server process, on top of this one's. */
+  env?: Record<string, string>;
 }
 
 /** Starts `berth server --port 0` and resolves once it prints its URL. */
 export async function startServer(opts: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
   const args = [BERTH, 'server', '--data-dir', dataDir, '--port', '0', '--store', opts.store ?? 'sqlite', '--time-scale', String(opts.timeScale ?? 20), '--boot-delay', String(opts.bootDelay ?? 30), ...(opts.extraArgs ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));

@@ -146,6 +146,14 @@ t.test('describe shows the scheduler and kubelet events', async (t) => {
   const dep = s.kubectl(['describe', 'deployment', 'web']);
   t.match(dep.stdout, /Replicas:\s+3 desired \| 3 updated \| 3 total \| 3 available \| 0 unavailable/);
   t.match(dep.stdout, /ScalingReplicaSet/);
+  // The Service's endpoints come from its EndpointSlices (kubectl crashes on a slice port without a name).
+  const svc = s.kubectl(['describe', 'service', 'web']);
+  t.equal(svc.code, 0, svc.stderr);
+  t.match(svc.stdout, /Endpoints:\s+10\.244\.\d+\.\d+:80,10\.244\.\d+\.\d+:80,10\.244\.\d+\.\d+:80\n/);
+  const node = s.kubectl(['describe', 'node', s.kubectl(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[0].spec.nodeName}']).stdout]);
+  t.equal(node.code, 0, node.stderr);
+  t.match(node.stdout, /Allocatable:\n\s+cpu:\s+3920m\n/);
+  t.match(node.stdout, /node\.kubernetes\.io\/instance-type=m5\.xlarge/);
 });
 
 t.test('a pod that fits nowhere stays Pending with the scheduler reason', async (t) => {

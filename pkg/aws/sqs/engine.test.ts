@@ -53,6 +53,30 @@ t.test('a receive may override the visibility timeout; ChangeMessageVisibility 0
   await t.rejects(sqs.changeVisibility('q', m2!.receiptHandle, 10), { code: 'MessageNotInflight' }, 'visible again: not in flight');
 });
 
+t.test('ChangeMessageVisibility extends up to 12 hours from the receive, and no further', async (t) => {
+  const { sqs, queue, clock } = setup();
+  queue('long', { visibilityTimeout: 300 });
+  await sqs.send('long', { body: 'x' });
+  const [m] = await sqs.receive('long');
+  // 3 minutes in, 10 minutes more: hidden until 13 minutes after the receive (the API reference's example).
+  await clock.advance(180_000);
+  await sqs.changeVisibility('long', m!.receiptHandle, 600);
+  await clock.advance(599_999);
+  t.same(await sqs.receive('long'), [], 'still hidden 1 ms before 13 minutes');
+  // Released a second later; the next receive starts a new 12-hour allowance.
+  await sqs.changeVisibility('long', m!.receiptHandle, 1);
+  await clock.advance(1000);
+  const [again] = await sqs.receive('long', { visibilityTimeout: 43_200 });
+  t.equal(again?.id, m?.id, 'visible after its last change');
+  // 6 hours after this receive (hidden for 12): 6 more hours reach the limit exactly; one second more does not.
+  await clock.advance(6 * 3600_000);
+  await t.rejects(sqs.changeVisibility('long', again!.receiptHandle, 21_601), { code: 'InvalidParameterValue', message: /Total VisibilityTimeout for the message is beyond the limit \[43200 seconds\]/ }, '12 h 1 s after this receive');
+  await sqs.changeVisibility('long', again!.receiptHandle, 21_600);
+  t.equal(sqs.counts('long').notVisible, 1, 'the rejected change changed nothing; the allowed one holds');
+  await clock.advance(21_600_000);
+  t.same((await sqs.receive('long')).map((x) => x.receives), [3], 'visible again 12 hours after the receive');
+});
+
 t.test('after maxReceiveCount receives, the next receive moves the message to the dead-letter queue', async (t) => {
   const { sqs, queue, clock } = setup();
   queue('dlq');

@@ -40,6 +40,8 @@ export const MESSAGE_PREFIX = '/berth/sqs/messages/';
 
 /** FIFO deduplication interval: 5 minutes (SQS Developer Guide, "Exactly-once processing"). */
 export const DEDUP_WINDOW_MS = 5 * 60 * 1000;
+/** The longest a received message can stay hidden, counted from its receive: 12 hours (SQS quotas). */
+export const MAX_VISIBILITY_MS = 43_200 * 1000;
 
 /** A message as stored (JSON under its key) and indexed. */
 export interface StoredMessage {
@@ -57,6 +59,11 @@ export interface StoredMessage {
   visibleAt: number;
   receives: number;
   firstReceive?: number;
+  /**
+   * When the latest receive happened, ms: a message's visibility may be extended to at most
+   * 12 hours (43,200 s) from it (ChangeMessageVisibility API reference).
+   */
+  received?: number;
   group?: string;
   dedup?: string;
   sender: string;
@@ -494,6 +501,7 @@ export class SqsEngine {
       }
       m.receives++;
       m.firstReceive ??= now;
+      m.received = now;
       m.visibleAt = now + visibilityMs;
       m.receipt = randomNonce();
       this.track(q, m);
@@ -602,7 +610,13 @@ export class SqsEngine {
     await this.backend.delete(key);
   }
 
-  /** Sets an in-flight message's visibility timeout from now (0 makes it visible at once). */
+  /**
+   * Sets an in-flight message's visibility timeout from now (0 makes it visible at once). Throws
+   * InvalidParameterValue when the message would stay hidden past 12 hours (43,200 s) after the
+   * receive that hid it: SQS rejects such an extension rather than shortening it (the
+   * ChangeMessageVisibility API reference: "If you try to extend the visibility timeout beyond 12
+   * hours, your request is rejected"); MessageNotInflight once it is visible again.
+   */
   async changeVisibility(name: string, receiptHandle: string, seconds: number): Promise<void> {
     const q = this.must(name);
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > 43_200) throw invalidParameterValue(`Value ${seconds} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.`);
@@ -612,6 +626,9 @@ export class SqsEngine {
     const now = this.clock.now();
     if (!m || m.deleted || m.receipt !== r.nonce) throw invalidParameterValue(`Value ${receiptHandle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`);
     if (m.visibleAt <= now) throw new AwsError('MessageNotInflight', 'The message referred to is not in flight.', 400, { queryCode: 'AWS.SimpleQueueService.MessageNotInflight' });
+    if (m.received !== undefined && now + seconds * 1000 - m.received > MAX_VISIBILITY_MS) {
+      throw invalidParameterValue(`Value ${seconds} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]`);
+    }
     m.visibleAt = now + seconds * 1000;
     this.track(q, m);
     if (seconds === 0) this.notify(q);

@@ -18,8 +18,9 @@
  *
  * Status comes from what Docker reports: exit codes, `OOMKilled` (reason OOMKilled), start and
  * finish times (converted to cluster time), `docker://` container ids. Containers carry the
- * kubelet's labels (`io.kubernetes.pod.uid`, …) and `node.berth.dev/node`, so a restarted agent
- * adopts what runs instead of starting it again. Networking is the host's (see ports.ts: an
+ * kubelet's labels (`io.kubernetes.pod.uid`, …), `node.berth.dev/node` and `node.berth.dev/node-uid`,
+ * so a restarted agent adopts what runs instead of starting it again (and cleans up only its own
+ * Node's containers). Networking is the host's (see ports.ts: an
  * image must listen on `$PORT`).
  *
  * Time: back-offs, probe periods and grace periods are cluster time (the injected clock, so
@@ -29,7 +30,7 @@ import type Dockerode from 'dockerode';
 import type { Readable } from 'node:stream';
 import { badRequest, isNotFound, StatusError } from '../../../api/errors.js';
 import { deepEqual } from '../../../api/meta.js';
-import type { Container, ContainerStatus, Pod } from '../../../api/types.js';
+import type { Container, ContainerStatus, Node, Pod } from '../../../api/types.js';
 import type { ExecStreams, LogOptions } from '../../../apiserver/app.js';
 import { parseTime, rfc3339, type Clock } from '../../../clock/clock.js';
 import { Kinds, type Client } from '../../../client/client.js';
@@ -38,7 +39,7 @@ import { ContainerCreating, CrashLoopBackOff, isSidecar, isTerminalPhase, PodIni
 import type { ContainerRuntime, LogInstance, PodSyncContext, RuntimeHealth, RuntimeHooks, RuntimeName } from '../../runtime.js';
 import { backOffMs, BACKOFF_MAX_MS, BACKOFF_RESET_MS, BACKOFF_INITIAL_MS } from '../../stages.js';
 import { goDuration, normalizeImage } from '../../util.js';
-import { defaultDockerHost, dockerMessage, dockerStatus, DockerEngine } from './engine.js';
+import { defaultDockerHost, dockerMessage, dockerStatus, DockerEngine, parseImageName } from './engine.js';
 import { DOCKER_POD_IP, HostPorts, portsOf, PORTS_ANNOTATION, probePort, type PortMapping } from './ports.js';
 import { ContainerProber, type ProbeKind, type ProbeSpec } from './probes.js';
 import { containerEnv, ContainerConfigError, createOptions, LABELS, type ConfigLookup } from './spec.js';
@@ -90,7 +91,8 @@ interface DockerPod {
   ports: PortMapping[] | undefined;
   probers: Map<string, ContainerProber>;
   waiting: Map<string, Waiting>;
-  pullBackOff: Map<string, { failures: number; until: number }>;
+  /** Per image: failed pulls in a row, the end of the back-off (cluster ms), and the last pull's ErrImagePull message. */
+  pullBackOff: Map<string, { failures: number; until: number; message: string }>;
   /** Runs killed because a probe failed: they restart whatever their exit code (except with restartPolicy Never). */
   probeKilled: Set<string>;
   /** Runs whose back-off has been announced with a BackOff event. */
@@ -446,7 +448,7 @@ export class DockerRuntime implements ContainerRuntime {
       }
       dp.lastWarning.delete(`config/${c.name}`);
       const mounts = await mountsFor(c, volumes);
-      const create = createOptions({ pod, container: c, nodeName: ctx.node.metadata.name!, attempt: d.attempt, env, mounts });
+      const create = createOptions({ pod, container: c, nodeName: ctx.node.metadata.name!, nodeUid: ctx.node.metadata.uid ?? '', attempt: d.attempt, env, mounts });
       try {
         id = (await engine.api.createContainer(create)).id;
       } catch (e) {
@@ -494,7 +496,10 @@ export class DockerRuntime implements ContainerRuntime {
     const bo = dp.pullBackOff.get(ref);
     if (bo && now < bo.until) {
       const message = `Back-off pulling image "${ref}"`;
-      dp.waiting.set(c.name, { reason: 'ImagePullBackOff', message });
+      // As the kubelet since 1.32 (pkg/kubelet/images/image_manager.go, prevPullErrMsg): the
+      // waiting message carries the last pull's error, so the reason (and how to import the
+      // image) stays in the status after ErrImagePull turns into ImagePullBackOff.
+      dp.waiting.set(c.name, { reason: 'ImagePullBackOff', message: `${message}: ErrImagePull: ${bo.message}` });
       this.warnOnce(dp, `image/${c.name}`, `${message}@${bo.until}`, () => ctx.event(pod, 'Normal', 'BackOff', message));
       wakes.push(bo.until);
       return false;
@@ -514,8 +519,8 @@ export class DockerRuntime implements ContainerRuntime {
         return true;
       }
       const failures = (bo?.failures ?? 0) + 1;
-      dp.pullBackOff.set(ref, { failures, until: ctx.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** (failures - 1)) });
       const message = `failed to pull image "${ref}": ${why}; no registry answered and the Docker engine has no such image: import one with \`berth image import ${ref} ROOTFS.tar\``;
+      dp.pullBackOff.set(ref, { failures, until: ctx.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** (failures - 1)), message });
       dp.waiting.set(c.name, { reason: 'ErrImagePull', message });
       ctx.event(pod, 'Warning', 'Failed', `Failed to pull image "${ref}": ${why}`);
       ctx.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
@@ -646,15 +651,18 @@ export class DockerRuntime implements ContainerRuntime {
 
   /**
    * Removes containers of the node whose pods are gone (deleted while the agent was down), at
-   * most once a minute per node.
+   * most once a minute per node. Only containers carrying the Node's uid as well as its name are
+   * the node's: another cluster on the same engine may have a node of the same name.
    */
   async cleanup(nodeName: string, liveUids: Set<string>): Promise<void> {
     const last = this.lastCleanup.get(nodeName);
     if (last !== undefined && Date.now() - last < 60_000) return;
     const engine = await this.connected();
+    const nodeUid = (await this.opts.client.tryGet<Node>(Kinds.Node, nodeName))?.metadata.uid;
+    if (!nodeUid) return;
     this.lastCleanup.set(nodeName, Date.now());
     const orphans = new Set<string>();
-    for (const c of await engine.list([`${LABELS.node}=${nodeName}`])) {
+    for (const c of await engine.list([`${LABELS.node}=${nodeName}`, `${LABELS.nodeUid}=${nodeUid}`])) {
       const uid = c.Labels[LABELS.podUid];
       if (uid && !liveUids.has(uid)) orphans.add(uid);
     }
@@ -833,14 +841,13 @@ export class DockerRuntime implements ContainerRuntime {
    * engine cannot be reached.
    */
   async importImage(name: string, tar: Readable): Promise<{ name: string; id: string }> {
-    const m = /^([a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::([\w][\w.-]{0,127}))?$/.exec(name);
-    if (!m) throw badRequest(`invalid image name "${name}": use lowercase REPOSITORY[:TAG], for example web:1.0`);
+    const ref = parseImageName(name);
+    if (!ref) throw badRequest(`invalid image name "${name}": use lowercase REPOSITORY[:TAG], for example web:1.0`);
     const engine = await this.connected().catch((e: Error) => {
       throw new StatusError(503, 'ServiceUnavailable', e.message);
     });
     try {
-      const tag = m[2] ?? 'latest';
-      return { name: `${m[1]}:${tag}`, id: await engine.importImage(tar, m[1]!, tag) };
+      return { name: `${ref.repository}:${ref.tag}`, id: await engine.importImage(tar, ref.repository, ref.tag) };
     } catch (e) {
       throw badRequest(`cannot import ${name}: ${dockerMessage(e)}`);
     }

@@ -41,6 +41,33 @@ export function dockerOptions(host: string): Dockerode.DockerOptions {
   throw new DockerHostError(host, 'unsupported scheme');
 }
 
+/** A registry host (`registry.example.com`, `localhost`), as distribution/reference's domain-name. */
+const DOMAIN = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?$/;
+/** One path component of a repository (`web`, `my_app`, `a-b.c`), as distribution/reference's path-component. */
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*$/;
+/** A tag (`1`, `1.0`, `v2-rc.1`): up to 128 word characters, dots and dashes, not starting with either. */
+const TAG = /^[\w][\w.-]{0,127}$/;
+
+/**
+ * Splits an image name for an import (`docker import … REPOSITORY[:TAG]`) into its repository
+ * and tag (default `latest`), by the grammar of github.com/distribution/reference: the tag is
+ * what follows the last `:` after the last `/` (so `web:1` is repository `web`, tag `1`, while
+ * `registry:5000/web` is repository `registry:5000/web`, tag `latest`). A first component
+ * before a `/` may be a registry host with a port; path components are lowercase. Undefined for
+ * a name that is not valid (uppercase path, empty parts, a digest, …).
+ */
+export function parseImageName(name: string): { repository: string; tag: string } | undefined {
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  const [repository, tag] = colon > slash ? [name.slice(0, colon), name.slice(colon + 1)] : [name, 'latest'];
+  if (!TAG.test(tag) || repository.length > 255) return undefined;
+  const parts = repository.split('/');
+  // As Docker reads it: a first component with a dot or a port, or `localhost`, is the registry.
+  if (parts.length > 1 && DOMAIN.test(parts[0]!) && /[.:]|^localhost$/.test(parts[0]!)) parts.shift();
+  if (!parts.every((p) => PATH_COMPONENT.test(p))) return undefined;
+  return { repository, tag };
+}
+
 /** The engine's message in a dockerode error (`No such image: x:1`), else the error's own. */
 export function dockerMessage(e: unknown): string {
   const err = e as { json?: { message?: string }; message?: string; code?: string; address?: string };

@@ -110,7 +110,7 @@ t.test('create options: command replaces ENTRYPOINT (and drops CMD), args replac
     ['PORT', '41001'],
     ['GREETING', 'hi'],
   ]);
-  const a = createOptions({ pod: pod({ command: ['sh', '-c'], args: ['echo $(GREETING) on $PORT'], workingDir: '/www' }), container: { name: 'app', image: 'busybox:local', command: ['sh', '-c'], args: ['echo $(GREETING) on $PORT'], workingDir: '/www' }, nodeName: 'n1', attempt: 2, env, mounts: [] });
+  const a = createOptions({ pod: pod({ command: ['sh', '-c'], args: ['echo $(GREETING) on $PORT'], workingDir: '/www' }), container: { name: 'app', image: 'busybox:local', command: ['sh', '-c'], args: ['echo $(GREETING) on $PORT'], workingDir: '/www' }, nodeName: 'n1', nodeUid: 'n-1', attempt: 2, env, mounts: [] });
   t.match(a, {
     name: 'k8s_app_web_default_u-1_2',
     Image: 'busybox:local',
@@ -125,12 +125,13 @@ t.test('create options: command replaces ENTRYPOINT (and drops CMD), args replac
       'io.kubernetes.container.name': 'app',
       'io.kubernetes.container.restartCount': '2',
       'node.berth.dev/node': 'n1',
+      'node.berth.dev/node-uid': 'n-1',
     },
     HostConfig: { NetworkMode: 'host', RestartPolicy: { Name: 'no' } },
   });
-  const b = createOptions({ pod: pod(), container: { name: 'app', image: 'x', command: ['httpd'] }, nodeName: 'n1', attempt: 0, env: new Map(), mounts: [] });
+  const b = createOptions({ pod: pod(), container: { name: 'app', image: 'x', command: ['httpd'] }, nodeName: 'n1', nodeUid: 'n-1', attempt: 0, env: new Map(), mounts: [] });
   t.same(b.Cmd, [], "command without args: the image's CMD is not used");
-  const c = createOptions({ pod: pod(), container: { name: 'app', image: 'x', args: ['-v'] }, nodeName: 'n1', attempt: 0, env: new Map(), mounts: [] });
+  const c = createOptions({ pod: pod(), container: { name: 'app', image: 'x', args: ['-v'] }, nodeName: 'n1', nodeUid: 'n-1', attempt: 0, env: new Map(), mounts: [] });
   t.notOk('Entrypoint' in c, "args alone keep the image's ENTRYPOINT");
   t.same(c.Cmd, ['-v']);
 });

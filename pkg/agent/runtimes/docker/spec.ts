@@ -22,6 +22,12 @@ export const LABELS = {
   restartCount: 'io.kubernetes.container.restartCount',
   /** The Node whose pod it is: an agent adopts and cleans up only its nodes' containers. */
   node: 'node.berth.dev/node',
+  /**
+   * That Node's uid. Node names repeat across clusters (the simulated VPC hands out the same
+   * addresses, so two `berth server`s on one Docker engine both have `ip-10-0-0-4.ec2.internal`):
+   * the clean-up of a node removes only containers carrying its uid, never another cluster's.
+   */
+  nodeUid: 'node.berth.dev/node-uid',
 } as const;
 
 /**
@@ -230,6 +236,8 @@ export interface CreateInput {
   pod: Pod;
   container: Container;
   nodeName: string;
+  /** The Node's `metadata.uid` (label `node.berth.dev/node-uid`). */
+  nodeUid: string;
   attempt: number;
   env: Map<string, string>;
   /** Bind mounts of the pod's volumes (`volumes.ts`). */
@@ -275,6 +283,7 @@ export function createOptions(input: CreateInput): Dockerode.ContainerCreateOpti
       [LABELS.containerName]: c.name,
       [LABELS.restartCount]: String(input.attempt),
       [LABELS.node]: input.nodeName,
+      [LABELS.nodeUid]: input.nodeUid,
     },
     HostConfig: hostConfig,
   };

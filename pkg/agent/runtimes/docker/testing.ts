@@ -19,8 +19,11 @@ export interface TestDockerd {
   dir: string;
   pid: number;
   engine: DockerEngine;
-  /** Stops this engine (SIGTERM, SIGKILL after 20 s) and removes its directory. */
-  stop(): Promise<void>;
+  /**
+   * Stops this engine (SIGTERM, SIGKILL after 20 s) and removes its directory; with `keepData`
+   * the directory (images, containers) stays, so `startDockerd(dir)` brings the same engine back.
+   */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
 }
 
 const BUSYBOX = '/bin/busybox';
@@ -112,7 +115,7 @@ export async function startDockerd(dir = dockerdDir()): Promise<TestDockerd> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const host = dockerdHost(dir);
   const engine = new DockerEngine(host, 5000);
-  const stop = async (): Promise<void> => {
+  const stop = async (opts: { keepData?: boolean } = {}): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       process.kill(pid, 'SIGTERM');
       const timer = setTimeout(() => {
@@ -127,7 +130,7 @@ export async function startDockerd(dir = dockerdDir()): Promise<TestDockerd> {
     }
     // dockerd leaves its network namespace file mounted under the exec root.
     for (const m of mountsUnder(dir)) spawnSync('umount', ['-l', m]);
-    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    if (!opts.keepData) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   };
   const deadline = Date.now() + 30_000;
   for (;;) {
