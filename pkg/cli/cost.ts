@@ -74,11 +74,23 @@ export async function runCost(s: Session, io: IO, opts: { since?: string; output
   const report = (await s.transport.call('GET', '/billing/v1/cost', { query: opts.since ? { since: opts.since } : {} })) as CostReport;
   const lambda = await lambdaBill(s, opts.since);
   const fargate = await optionalBill<FargateCostReport>(s, '/billing/v1/fargate', opts.since);
+  const all = allServicesUSD(report.totalUSD, lambda, fargate);
   if (output === 'json') {
-    io.stdout(`${JSON.stringify({ ...report, ...(lambda ? { lambda } : {}), ...(fargate ? { fargate } : {}) }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ ...report, ...(lambda ? { lambda } : {}), ...(fargate ? { fargate } : {}), allServicesUSD: all }, null, 2)}\n`);
     return;
   }
-  io.stdout(renderCost(report) + (lambda ? renderLambdaCost(lambda) : '') + (fargate ? renderFargateCost(fargate) : ''));
+  io.stdout(renderCost(report) + (lambda ? renderLambdaCost(lambda) : '') + (fargate ? renderFargateCost(fargate) : '') + renderAllServices(report.totalUSD, lambda, fargate));
+}
+
+/** EC2's total plus Fargate's and Lambda's, USD. */
+export function allServicesUSD(ec2: number, lambda?: { usd: number }, fargate?: { usd: number }): number {
+  return ec2 + (lambda?.usd ?? 0) + (fargate?.usd ?? 0);
+}
+
+/** The closing line over every service, when Fargate or Lambda charged something (else EC2's total says it all). */
+export function renderAllServices(ec2: number, lambda?: { usd: number }, fargate?: { usd: number }): string {
+  if (!(lambda?.usd ?? 0) && !(fargate?.usd ?? 0)) return '';
+  return `\nAll services ${money(allServicesUSD(ec2, lambda, fargate))}: EC2 ${money(ec2)}${fargate?.usd ? `, Fargate ${money(fargate.usd)}` : ''}${lambda?.usd ? `, Lambda $${lambda.usd.toFixed(6)}` : ''}\n`;
 }
 
 /** A bill from a route the server may not serve (404: the component is not running). */

@@ -83,7 +83,11 @@ export interface CostReport {
   toMs: number;
   from: string;
   to: string;
-  /** Everything charged in the window. */
+  /**
+   * Everything EC2 charged in the window: instances, Dedicated Hosts and per-Region fees,
+   * reservations and Savings Plans. Fargate and Lambda are billed apart (`fargate`, `lambda` in
+   * `berth cost -o json` and `berth simulate`'s `cost`), and `allServicesUSD` adds them up.
+   */
   totalUSD: number;
   /** The same split by how it was bought; the five keys are always present. */
   byPurchaseOption: Record<PurchaseOption, number>;

@@ -5,7 +5,7 @@
  * On a terminal a progress bar is drawn on stderr (never on stdout).
  */
 import { CliError } from '../cli/errors.js';
-import { money, renderFargateCost, renderLambdaCost } from '../cli/cost.js';
+import { money, renderAllServices, renderFargateCost, renderLambdaCost } from '../cli/cost.js';
 import { checkOutput } from '../cli/get.js';
 import { readManifests } from '../cli/manifest.js';
 import { GET_TABS, TabWriter } from '../cli/tabwriter.js';
@@ -140,6 +140,7 @@ export function renderSummary(s: SimulationSummary, wallSeconds?: number): strin
   }
   if (c.lambda && c.lambda.requests > 0) out += renderLambdaCost(c.lambda);
   if (c.fargate && c.fargate.pods > 0) out += renderFargateCost(c.fargate);
+  out += renderAllServices(c.totalUSD, c.lambda, c.fargate);
   return out;
 }
 

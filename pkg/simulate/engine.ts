@@ -39,6 +39,7 @@ import { describeEvent, describeProfile, EventsFileError, LOAD_TARGET_KINDS, typ
 import { FunctionLoad, functionLoadSummary, LoadRecorder, type FunctionLoadSummary, type LoadSummary } from './load.js';
 import type { AwsHandle } from '../aws/index.js';
 import { lambdaCostReport, type LambdaCostReport } from '../aws/lambda/cost.js';
+import { allServicesUSD } from '../cli/cost.js';
 import { fargateCostFromApi, type FargateCostReport } from '../eks/cost.js';
 import type { FargateScheduler } from '../eks/fargate-controller.js';
 import type { ElbHandle, LoadBalancer, Service } from '../elb/index.js';
@@ -139,9 +140,10 @@ export interface SimulationSummary {
    * $0.0000166667 per GB-second of billed duration; no free tier) when the aws component runs;
    * Fargate's runs under `fargate` (`GET /billing/v1/fargate`'s shape: EKS Fargate-profile pods and
    * ECS tasks on FARGATE / FARGATE_SPOT that started in the run, per second with a one-minute
-   * minimum, On-Demand and Spot apart; not in the EC2 totals).
+   * minimum, On-Demand and Spot apart; not in the EC2 totals); `allServicesUSD` is EC2's
+   * `totalUSD` plus both.
    */
-  cost: CostReport & { lambda?: LambdaCostReport; fargate?: FargateCostReport };
+  cost: CostReport & { lambda?: LambdaCostReport; fargate?: FargateCostReport; allServicesUSD: number };
   /** Running instance time, hours. */
   instanceHours: number;
   /** Node objects: the most at once, the time-weighted average over the run, and at the end. */
@@ -250,9 +252,10 @@ export async function runSimulation(input: SimulationInput): Promise<SimulationS
 
     loads.stop();
     for (const ds of loadCtx.functions.values()) ds.at(-1)?.stop();
-    const cost: SimulationSummary['cost'] = await account.costReport(t0, end);
+    const cost: SimulationSummary['cost'] = { ...(await account.costReport(t0, end)), allServicesUSD: 0 };
     if (aws) cost.lambda = lambdaCostReport(aws.lambda.ledger, t0, end);
     if (cp.handles.eks) cost.fargate = await fargateCostFromApi(cp.client, t0, end, end);
+    cost.allServicesUSD = allServicesUSD(cost.totalUSD, cost.lambda, cost.fargate);
     const pods = observer.podStats();
     const { pending, scheduling, ...podCounts } = pods;
     return {

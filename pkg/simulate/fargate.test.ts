@@ -46,6 +46,8 @@ t.test('a scenario with Fargate pods reports their cost', async (t) => {
     expected += (hourly * p.billedSeconds) / 3600;
   }
   t.ok(Math.abs(f.usd - expected) < 1e-12, `Fargate $${f.usd.toFixed(6)} (about 2 × $0.0538)`);
+  t.ok(Math.abs(summary.cost.allServicesUSD - (summary.cost.totalUSD + f.usd)) < 1e-9, `all services $${summary.cost.allServicesUSD}: EC2 $${summary.cost.totalUSD} plus Fargate`);
+  t.ok(f.usd > 0 && summary.cost.allServicesUSD > summary.cost.totalUSD, 'Fargate is in the all-services total, not in EC2\'s');
   t.equal(f.byCapacityProvider.FARGATE.pods, 2);
   t.equal(f.byCapacityProvider.FARGATE_SPOT.pods, 0);
   t.equal(summary.cost.instanceHours, 0, 'no EC2 instance ran');

@@ -12,6 +12,7 @@ import t from 'tap';
 import { parseManifest } from '../cli/manifest.js';
 import { runCli } from '../cli/program.js';
 import type { IO } from '../cli/types.js';
+import { renderSummary } from './command.js';
 import { runSimulation } from './engine.js';
 import { parseEvents } from './events.js';
 import { FLEET, HPA, WEB } from './load.testutil.js';
@@ -133,4 +134,6 @@ spec: {handler: index.handler, code: {inline: "exports.handler = async () => nul
   t.equal(l.usd.toFixed(12), '0.007220845375');
   t.match(l.byFunction, { resize: { requests: 6000 } });
   t.equal(s.cost.totalUSD, 0, 'no instance ran: the EC2 bill is nothing');
+  t.equal(s.cost.allServicesUSD.toFixed(12), '0.007220845375', 'all services: Lambda alone');
+  t.match(renderSummary(s), /\nAll services \$0\.0072: EC2 \$0\.0000, Lambda \$0\.007221\n/, 'the summary closes with the total over every service');
 });
