@@ -10,6 +10,7 @@ import { clone, deepEqual } from './meta.js';
 import type { Container, KubeObject, LabelSelector, ObjectMeta, PodSpec, PodTemplateSpec } from './types.js';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -36,6 +37,21 @@ export function dnsLabelErrors(v: string): string[] {
   if (!DNS1123_LABEL.test(v)) {
     errs.push(
       "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+    );
+  }
+  return errs;
+}
+
+/**
+ * Messages for an invalid RFC 1035 label (a Service's name: it must start with a letter), or []
+ * if valid (apimachinery's IsDNS1035Label).
+ */
+export function dns1035LabelErrors(v: string): string[] {
+  const errs: string[] = [];
+  if (v.length > 63) errs.push('must be no more than 63 characters');
+  if (!DNS1035_LABEL.test(v)) {
+    errs.push(
+      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
     );
   }
   return errs;
@@ -95,8 +111,8 @@ export function validateAnnotations(annotations: Record<string, string> | undefi
   return out;
 }
 
-/** Which name rule a kind's `metadata.name` follows. */
-export type NameRule = 'subdomain' | 'label' | 'path';
+/** Which name rule a kind's `metadata.name` follows (`dns1035`: Services, which start with a letter). */
+export type NameRule = 'subdomain' | 'label' | 'dns1035' | 'path';
 
 /** Validates `metadata`: the name by `rule`, labels, annotations, owner references. */
 export function validateObjectMeta(meta: ObjectMeta | undefined, namespaced: boolean, rule: NameRule = 'subdomain'): FieldError[] {
@@ -106,7 +122,7 @@ export function validateObjectMeta(meta: ObjectMeta | undefined, namespaced: boo
   if (!name) {
     out.push(fieldRequired('metadata.name', 'name or generateName is required'));
   } else {
-    const errs = rule === 'label' ? dnsLabelErrors(name) : rule === 'subdomain' ? dnsSubdomainErrors(name) : pathSegmentErrors(name);
+    const errs = rule === 'label' ? dnsLabelErrors(name) : rule === 'dns1035' ? dns1035LabelErrors(name) : rule === 'subdomain' ? dnsSubdomainErrors(name) : pathSegmentErrors(name);
     for (const e of errs) out.push(fieldInvalid('metadata.name', name, e));
   }
   if (namespaced && !meta.namespace) out.push(fieldRequired('metadata.namespace'));
@@ -129,14 +145,16 @@ function pathSegmentErrors(name: string): string[] {
 function validateResourceList(list: Record<string, unknown> | undefined, path: string): FieldError[] {
   const out: FieldError[] = [];
   for (const [name, q] of Object.entries(list ?? {})) {
+    // Kubernetes names a resource list entry by key: `resources.requests[cpu]`.
+    const at = `${path}[${name}]`;
     if (!isQuantity(q)) {
-      out.push(fieldInvalid(`${path}.${name}`, q, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
+      out.push(fieldInvalid(at, q, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
       continue;
     }
-    if (parseQuantity(q as string) < 0) out.push(fieldInvalid(`${path}.${name}`, q, 'must be greater than or equal to 0'));
+    if (parseQuantity(q as string) < 0) out.push(fieldInvalid(at, q, 'must be greater than or equal to 0'));
     if (!['cpu', 'memory', 'ephemeral-storage', 'pods'].includes(name) && !name.startsWith('hugepages-')) {
-      if (!name.includes('/')) out.push(fieldInvalid(`${path}.${name}`, name, 'must be a standard resource type or fully qualified'));
-      else if (!Number.isInteger(parseQuantity(q as string))) out.push(fieldInvalid(`${path}.${name}`, q, 'must be an integer'));
+      if (!name.includes('/')) out.push(fieldInvalid(at, name, 'must be a standard resource type or fully qualified'));
+      else if (!Number.isInteger(parseQuantity(q as string))) out.push(fieldInvalid(at, q, 'must be an integer'));
     }
   }
   return out;
@@ -421,7 +439,8 @@ export function validateJob(obj: KubeObject): FieldError[] {
 }
 
 export function validateService(obj: KubeObject): FieldError[] {
-  const out = validateObjectMeta(obj.metadata, true, 'label');
+  // Service names are RFC 1035 labels (ValidateServiceName in pkg/apis/core/validation).
+  const out = validateObjectMeta(obj.metadata, true, 'dns1035');
   const spec = obj.spec as { type?: string; ports?: { port?: number; name?: string; protocol?: string; targetPort?: unknown; nodePort?: number }[]; clusterIP?: string; selector?: Record<string, string> } | undefined;
   if (!spec) return [...out, fieldRequired('spec')];
   const types = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];

@@ -95,7 +95,11 @@ const cm = (name: string, data: Record<string, string>): k8s.V1ConfigMap => ({ a
 t.test('an informer sees every change, across a watch the server ends and a re-list after 410 Expired', async (t) => {
   const s = await server(t);
   const core = s.kc.makeApiClient(k8s.CoreV1Api);
-  const informer = k8s.makeInformer(s.kc, '/api/v1/namespaces/default/configmaps', () => core.listNamespacedConfigMap({ namespace: 'default' }));
+  let lists = 0;
+  const informer = k8s.makeInformer(s.kc, '/api/v1/namespaces/default/configmaps', () => {
+    lists++;
+    return core.listNamespacedConfigMap({ namespace: 'default' });
+  });
   const seen: string[] = [];
   const errors: unknown[] = [];
   let connects = 0;
@@ -125,14 +129,26 @@ t.test('an informer sees every change, across a watch the server ends and a re-l
   await eventually(() => seen.length === 8, 'the changes made while reconnecting');
   t.ok(connects > connectsBefore, 'the informer reconnected');
 
-  // The history is compacted and the watch ends: resuming gets 410 Expired, the informer re-lists
-  // and reports the difference (c deleted, d added) from the list.
-  const rv = Number((await core.listNamespacedConfigMap({ namespace: 'default' })).metadata?.resourceVersion);
-  s.compactBelow(rv + 10);
+  // While the informer's watch is down, changes elsewhere move the store on and the history is
+  // compacted up to the current revision (as etcd compacts: never past its head). Resuming from
+  // the informer's older resourceVersion gets 410 Expired; the informer re-lists once and reports
+  // the difference (c deleted, d added) from the list. The list's resourceVersion is never older
+  // than the compaction, so the informer watches again instead of re-listing in a tight loop.
+  await core.createNamespace({ body: { metadata: { name: 'other' } } });
+  for (let i = 0; i < 3; i++) await core.createNamespacedConfigMap({ namespace: 'other', body: { ...cm(`o${i}`, {}), metadata: { name: `o${i}`, namespace: 'other' } } });
+  const listsBefore = lists;
+  const head = Number((await core.listNamespacedConfigMap({ namespace: 'default' })).metadata?.resourceVersion);
+  s.compactBelow(head);
   s.endWatches();
-  await core.createNamespacedConfigMap({ namespace: 'default', body: cm('d', { v: '1' }) });
+  // (this backend ends a watch at its next event, which that watch then never delivers)
   await core.deleteNamespacedConfigMap({ name: 'c', namespace: 'default' });
+  await core.createNamespacedConfigMap({ namespace: 'default', body: cm('d', { v: '1' }) });
   await eventually(() => seen.length === 10, 'the re-list');
+  // The new watch delivers what follows.
+  await core.replaceNamespacedConfigMap({ name: 'd', namespace: 'default', body: cm('d', { v: '2' }) });
+  await eventually(() => seen.length === 11, 'a change after the re-list');
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(lists - listsBefore, 1, 'one re-list after the 410, not a loop');
   t.same(seen, [
     'ADDED before {"v":"0"}',
     'ADDED a {"v":"1"}',
@@ -144,6 +160,7 @@ t.test('an informer sees every change, across a watch the server ends and a re-l
     'DELETED a',
     'DELETED c',
     'ADDED d {"v":"1"}',
+    'MODIFIED d {"v":"2"}',
   ]);
   t.same(errors, [], 'no error reached the informer');
   t.same(informer.list().map((o) => o.metadata?.name).sort(), ['before', 'd'], 'the cache matches the server');

@@ -189,6 +189,9 @@ t.test('kubectl workflows', { skip: installed.length === 0 }, async (t) => {
     t.match(typed.stderr, /Error from server \(BadRequest\): error when creating "STDIN": Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec\.spec\.replicas of type int32/, at('wrong type'));
     const moved = await k(['apply', ...n, '-f', file(`${ns}-moved.yaml`, app('nginx:1.28', 2, '{name: A, value: "1"}').replace(/app: app/g, 'app: moved'))]);
     t.match(moved.stderr, /The Deployment "app" is invalid: spec\.selector: Invalid value: v1\.LabelSelector\{MatchLabels:map\[string\]string\{"app":"moved"\}, MatchExpressions:\[\]v1\.LabelSelectorRequirement\(nil\)\}: field is immutable/, at('immutable selector'));
+    // create -f: a POST with fieldManager=kubectl-create and Strict validation.
+    t.equal((await ok(['create', ...n, '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: made}\ndata: {k: v}\n' })).trim(), 'configmap/made created', at('create -f'));
+    t.match((await k(['create', ...n, '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: made2}\nspec: {foo: 1}\n' })).stderr, /strict decoding error: unknown field "spec"/, at('create -f: unknown field'));
     // Server-side apply creates a missing object.
     t.match(await ok(['apply', ...n, '--server-side', '-f', file(`${ns}-ssa.yaml`, app('nginx:1.27', 1, '', 'ssa'))]), /deployment\.apps\/ssa serverside-applied/, at('server-side apply'));
     const deploys = JSON.parse(await ok(['get', 'deploy', ...n, '--show-managed-fields', '-o', 'json'])) as { items: { metadata: { name: string; managedFields: { manager: string; operation: string }[] }; spec: { template: { spec: { containers: { image: string; env?: { name: string }[]; readinessProbe?: { httpGet?: { port: number } } }[] } } } }[] };

@@ -144,11 +144,21 @@ function mergeMap(original: Record<string, unknown>, patch: Record<string, unkno
   }
   for (const [field, order] of Object.entries(orders)) {
     const list = out[field];
-    if (Array.isArray(list)) out[field] = applyOrder(field, list, order);
+    if (!Array.isArray(list)) continue;
+    const before = Array.isArray(original[field]) ? (original[field] as unknown[]) : [];
+    out[field] = orderLike(list, order, before, strategyFor(field, [...list, ...order])?.key);
   }
   return out;
 }
 
+/**
+ * Merges a patch list into the original list of field `field`. As apimachinery's strategicpatch
+ * mergeSlice: lists without a merge strategy are replaced; primitives merge as a set; objects
+ * merge on the merge key, `{$patch: delete}` items remove every original item with that key and a
+ * `{$patch: replace}` item makes the rest of the patch the whole list. The result is ordered as
+ * Kubernetes orders it: the patch's items in the patch's order, the items only the server has in
+ * their original order, interleaved by their original positions (`normalizeElementOrder`).
+ */
 function mergeList(field: string, original: unknown[], patch: unknown[]): unknown[] {
   const strategy = strategyFor(field, [...original, ...patch]);
   if (!strategy) return patch.map(stripDirectives);
@@ -157,24 +167,23 @@ function mergeList(field: string, original: unknown[], patch: unknown[]): unknow
     return patch.filter((p) => !(isObject(p) && p[DIRECTIVE] === 'replace')).map(stripDirectives);
   }
   if (strategy.key === undefined) {
-    // A set of primitives: union, keeping the original's order, then new values.
-    const out = [...original];
-    for (const p of patch) if (!out.some((o) => JSON.stringify(o) === JSON.stringify(p))) out.push(p);
-    return out;
+    // A set of primitives: the union, without duplicates.
+    const merged: unknown[] = [];
+    for (const x of [...original, ...patch]) if (!merged.some((m) => JSON.stringify(m) === JSON.stringify(x))) merged.push(x);
+    return orderLike(merged, patch, original, undefined);
   }
   const key = strategy.key;
-  const out = original.map((o) => (isObject(o) ? { ...o } : o));
+  let out = original.map((o) => (isObject(o) ? { ...o } : o));
+  const items: unknown[] = [];
   for (const p of patch) {
-    if (!isObject(p)) {
-      out.push(p);
-      continue;
-    }
+    if (!isObject(p)) throw badRequest(`${field}: a list with the merge key ${key} must hold objects, not ${JSON.stringify(p)}`);
     if (!(key in p)) throw badRequest(`map: ${JSON.stringify(p)} does not contain declared merge key: ${key}`);
-    const idx = out.findIndex((o) => isObject(o) && o[key] === p[key]);
     if (p[DIRECTIVE] === 'delete') {
-      if (idx >= 0) out.splice(idx, 1);
+      out = out.filter((o) => !(isObject(o) && deepEqual(o[key], p[key])));
       continue;
     }
+    items.push(p);
+    const idx = out.findIndex((o) => isObject(o) && deepEqual(o[key], p[key]));
     if (idx >= 0) {
       const merged = mergeMap(out[idx] as Record<string, unknown>, p);
       if (merged === undefined) out.splice(idx, 1);
@@ -183,23 +192,42 @@ function mergeList(field: string, original: unknown[], patch: unknown[]): unknow
       out.push(stripDirectives(p));
     }
   }
-  return out;
+  return orderLike(out, items, original, key);
 }
 
 /**
- * Orders a merged list by a `$setElementOrder` list: items it names come in its order; items it
- * does not name (present only on the server) keep their place after the item they followed.
+ * Orders a merged list as apimachinery's strategicpatch does (partitionMapsByPresentInList, then
+ * normalizeElementOrder and mergeSortedSlice): the items named in `order` (the patch list or a
+ * `$setElementOrder` list) sorted by it, the others (server-only) sorted by `serverOrder` (the
+ * original list), then merged: a server-only item goes before the next named item only when both
+ * are in the original list and it came first there.
  */
-function applyOrder(field: string, list: unknown[], order: unknown[]): unknown[] {
-  const strategy = strategyFor(field, [...list, ...order]);
-  const id = (x: unknown): string => (strategy?.key && isObject(x) ? JSON.stringify(x[strategy.key]) : JSON.stringify(x));
-  const rank = new Map(order.map((o, i) => [id(o), i] as const));
-  const named = list.filter((x) => rank.has(id(x))).sort((a, b) => rank.get(id(a))! - rank.get(id(b))!);
+function orderLike(merged: unknown[], order: unknown[], serverOrder: unknown[], key: string | undefined): unknown[] {
+  const id = (x: unknown): string => JSON.stringify(key !== undefined && isObject(x) ? x[key] : x);
+  const rankIn = (list: unknown[]): Map<string, number> => {
+    const m = new Map<string, number>();
+    list.forEach((x, i) => {
+      if (!m.has(id(x))) m.set(id(x), i);
+    });
+    return m;
+  };
+  const patchRank = rankIn(order);
+  const serverRank = rankIn(serverOrder);
+  const byRank = (rank: Map<string, number>) => (a: unknown, b: unknown) => (rank.get(id(a)) ?? Infinity) - (rank.get(id(b)) ?? Infinity);
+  const named = merged.filter((x) => patchRank.has(id(x))).sort(byRank(patchRank));
+  const serverOnly = merged.filter((x) => !patchRank.has(id(x))).sort(byRank(serverRank));
   const out: unknown[] = [];
-  let ni = 0;
-  for (const x of list) {
-    if (rank.has(id(x))) out.push(named[ni++]);
-    else out.push(x);
+  let i = 0;
+  let j = 0;
+  while (i < serverOnly.length || j < named.length) {
+    if (j >= named.length) out.push(serverOnly[i++]);
+    else if (i >= serverOnly.length) out.push(named[j++]);
+    else {
+      const l = serverRank.get(id(serverOnly[i]));
+      const r = serverRank.get(id(named[j]));
+      if (l !== undefined && r !== undefined && l < r) out.push(serverOnly[i++]);
+      else out.push(named[j++]);
+    }
   }
   return out;
 }

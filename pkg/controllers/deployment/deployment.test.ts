@@ -4,7 +4,7 @@
  * https://kubernetes.io/docs/concepts/workloads/controllers/deployment/.
  */
 import t from 'tap';
-import type { Deployment, ReplicaSet } from '../../api/types.js';
+import type { Deployment, Pod, ReplicaSet } from '../../api/types.js';
 import { Kinds } from '../../client/client.js';
 import { simNode, virtualCluster, type VirtualCluster } from '../testcluster.js';
 
@@ -123,4 +123,39 @@ t.test('a paused Deployment does not roll out until resumed', async (t) => {
     return progressing(x)?.reason === 'NewReplicaSetAvailable' && x.status?.updatedReplicas === 2 ? x : undefined;
   }, 'the rollout to finish', 120_000, 1000);
   t.equal(done.metadata.annotations?.['deployment.kubernetes.io/revision'], '2');
+});
+
+t.test('Recreate: every old pod is gone before the new ReplicaSet makes any', async (t) => {
+  const c = await virtualCluster(t, { nodes: [simNode('n1')] });
+  await c.client.create(deployment('rc', 3, { strategy: { type: 'Recreate' } }));
+  await c.until(async () => (await get(c, 'rc')).status?.availableReplicas === 3, 'three available');
+  // Every pod event from here on, in order: never an old and a new pod in existence at once.
+  const ac = new AbortController();
+  t.teardown(() => ac.abort());
+  const live = new Map<string, string>();
+  let overlap = '';
+  let newestFirstSeenWith = -1;
+  const events = await c.client.watch(Kinds.Pod, { namespace: 'default', labelSelector: 'app=rc', resourceVersion: '0' }, ac.signal);
+  const following = (async () => {
+    for await (const ev of events) {
+      const p = ev.object as Pod;
+      if (ev.type === 'DELETED') live.delete(p.metadata.name!);
+      else if (ev.type === 'ADDED' || ev.type === 'MODIFIED') live.set(p.metadata.name!, p.spec.containers[0]!.image ?? '');
+      const images = new Set(live.values());
+      if (images.has('nginx:1.16.1') && newestFirstSeenWith < 0) newestFirstSeenWith = live.size;
+      if (images.size > 1 && !overlap) overlap = [...live].map(([n, i]) => `${n}=${i}`).join(' ');
+    }
+  })().catch(() => undefined);
+  await c.client.patch(Kinds.Deployment, 'rc', 'default', 'strategic', { spec: { template: { spec: { containers: [{ name: 'web', image: 'nginx:1.16.1' }] } } } });
+  const done = await c.until(async () => {
+    const d = await get(c, 'rc');
+    return d.status?.observedGeneration === 2 && d.status.updatedReplicas === 3 && d.status.availableReplicas === 3 && d.status.replicas === 3 ? d : undefined;
+  }, 'the recreate rollout', 120_000, 250);
+  ac.abort();
+  await following;
+  t.equal(overlap, '', 'an old and a new pod never existed at once (terminating old pods included)');
+  t.equal(newestFirstSeenWith, 1, 'the first new pod came when no old pod was left');
+  t.equal(done.metadata.annotations?.['deployment.kubernetes.io/revision'], '2');
+  const rs = await sets(c);
+  t.same(rs.map((r) => `${rev(r)}:${r.spec.replicas}`).sort(), ['1:0', '2:3'], 'the old ReplicaSet scaled to 0, the new one to 3');
 });

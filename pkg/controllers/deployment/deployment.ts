@@ -130,7 +130,30 @@ export class DeploymentController implements Reconciler {
   }
 
   static install(mgr: Manager): Controller {
-    return controllerFor(mgr, Kinds.Deployment).named('deployment').owns(Kinds.ReplicaSet).concurrency(4).complete(new DeploymentController(mgr));
+    const reconciler = new DeploymentController(mgr);
+    return controllerFor(mgr, Kinds.Deployment)
+      .named('deployment')
+      .owns(Kinds.ReplicaSet)
+      .watches(Kinds.Pod, (pod) => reconciler.recreateDeploymentOf(pod))
+      .concurrency(4)
+      .complete(reconciler);
+  }
+
+  /**
+   * The key (`namespace/name`) of the Recreate Deployment whose ReplicaSet controls `pod`, or
+   * none. A Recreate rollout waits for the old pods to be gone, and a pod going away changes no
+   * ReplicaSet (its status dropped the pod when it began terminating), so pod events must wake
+   * the Deployment, as kube-controller-manager's deployment controller does in its deletePod
+   * handler (pkg/controller/deployment/deployment_controller.go).
+   */
+  recreateDeploymentOf(pod: KubeObject): string[] {
+    const rsRef = controllerRef(pod);
+    if (rsRef?.kind !== 'ReplicaSet') return [];
+    const rs = this.sets.cache.getByName(rsRef.name, pod.metadata.namespace);
+    const dRef = rs && rs.metadata.uid === rsRef.uid ? controllerRef(rs) : undefined;
+    if (dRef?.kind !== 'Deployment') return [];
+    const d = this.deployments.cache.getByName(dRef.name, pod.metadata.namespace);
+    return d?.spec.strategy?.type === 'Recreate' ? [`${pod.metadata.namespace}/${dRef.name}`] : [];
   }
 
   async reconcile(ctx: ReconcileContext, key: string): Promise<Result | void> {
