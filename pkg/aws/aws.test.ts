@@ -4,10 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { VirtualClock } from '../clock/clock.js';
-import { createControlPlane } from '../controlplane/controlplane.js';
-import { MemoryBackend } from '../storage/memory/memory.js';
-import type { AwsHandle, LambdaCostReport } from './index.js';
+import { awsCluster } from './awscluster.testutil.js';
+import type { LambdaCostReport } from './index.js';
 import { renderLambdaCost } from '../cli/cost.js';
 
 /** Runs a Python script with boto3 pointed at `url`, without blocking the event loop. */
@@ -23,25 +21,10 @@ function python(script: string, url: string): Promise<{ code: number; stdout: st
 }
 
 t.test('billing of 1,000 invocations of 120 ms at 512 MB matches the hand-computed cost', async (t) => {
-  const clock = new VirtualClock();
-  const cp = await createControlPlane({ backend: new MemoryBackend(), clock, components: ['aws'] });
-  const app = cp.api.http();
-  const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  await cp.start();
-  let running = true;
-  const ticker = (async () => {
-    while (running) {
-      await clock.advance(10);
-      await new Promise((r) => setTimeout(r, 1));
-    }
-  })();
-  t.teardown(async () => {
-    running = false;
-    await ticker;
-    await app.close();
-    await cp.stop();
-  });
-  const aws = cp.handles.aws as AwsHandle;
+  const c = await awsCluster({ listen: true });
+  t.teardown(() => c.stop());
+  const { cp, aws, clock } = c;
+  const url = c.url!;
   // A simulated function: each invocation takes exactly 120 ms of cluster time (no INIT time).
   await cp.client.create({
     apiVersion: 'lambda.berth.dev/v1',

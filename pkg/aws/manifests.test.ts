@@ -9,10 +9,7 @@
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../api/types.js';
-import { VirtualClock } from '../clock/clock.js';
-import { createControlPlane } from '../controlplane/controlplane.js';
-import { MemoryBackend } from '../storage/memory/memory.js';
-import type { AwsHandle } from './index.js';
+import { awsCluster } from './awscluster.testutil.js';
 
 const MANIFEST = `
 apiVersion: sqs.berth.dev/v1
@@ -66,22 +63,9 @@ spec:
 `;
 
 t.test('Queue, Topic, Subscription, Function and EventSourceMapping from one manifest', async (t) => {
-  const clock = new VirtualClock();
-  const cp = await createControlPlane({ backend: new MemoryBackend(), clock, components: ['aws'] });
-  await cp.start();
-  let running = true;
-  const ticker = (async () => {
-    while (running) {
-      await clock.advance(10);
-      await new Promise((r) => setTimeout(r, 1));
-    }
-  })();
-  t.teardown(async () => {
-    running = false;
-    await ticker;
-    await cp.stop();
-  });
-  const aws = cp.handles.aws as AwsHandle;
+  const c = await awsCluster();
+  t.teardown(() => c.stop());
+  const { cp, aws } = c;
   for (const doc of parseAllDocuments(MANIFEST)) await cp.client.create(doc.toJS() as KubeObject);
   const until = async (ok: () => boolean, what: string): Promise<void> => {
     for (let i = 0; i < 1500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));

@@ -13,6 +13,12 @@
  *   to make it fail its health checks;
  * - `sim.berth.dev/idle-cpu`: CPU the pod uses with no traffic (a quantity, default 1m).
  *
+ * Which pods the model speaks for: those that have served a request, those carrying one of the
+ * annotations above, and simulated pods a Service selects (a server waiting for traffic: idle CPU
+ * until requests come, as `kubectl top` shows a real idle web server, so the Kubernetes HPA
+ * walkthrough's php-apache stays at one replica until load arrives). Other simulated pods (batch
+ * work) use what they request; Docker pods report what the engine measures.
+ *
  * `AppModel` is the behaviour without sockets (used in virtual time by `berth simulate` and the
  * HPA tests); `AppServers` puts a real HTTP server on 127.0.0.1 (an ephemeral port) in front of
  * it for each pod port the data plane asks for.
@@ -23,6 +29,7 @@ import { resourceAmount } from '../api/quantity.js';
 import type { Pod } from '../api/types.js';
 import type { ContainerUsage, PodMetricsSource } from '../apiserver/virtual.js';
 import type { Clock } from '../clock/clock.js';
+import { PORTS_ANNOTATION } from '../agent/index.js';
 
 export const SERVICE_TIME_ANNOTATION = 'sim.berth.dev/service-time-ms';
 export const CPU_PER_REQUEST_ANNOTATION = 'sim.berth.dev/cpu-ms-per-request';
@@ -69,6 +76,9 @@ export class AppModel {
   /** Pods that have answered a request (their usage comes from the model from then on). */
   private readonly served = new Set<string>();
 
+  /** True for a pod some Service selects (set by the component; default: none). */
+  behindService: (pod: Pod) => boolean = () => false;
+
   constructor(private readonly clock: Clock) {}
 
   /** How `pod` answers one request at cluster time now; its CPU is recorded. */
@@ -105,10 +115,12 @@ export class AppModel {
     bump(this.spent, uid, Math.floor(this.clock.now() / 1000), cpuMs);
   }
 
-  /** True when the model speaks for this pod's usage: it has served traffic or is configured for it. */
+  /** True when the model speaks for this pod's usage: it has served traffic, is configured for it, or is a simulated pod behind a Service. */
   models(pod: Pod): boolean {
     const a = pod.metadata.annotations ?? {};
-    return this.served.has(pod.metadata.uid!) || a[CPU_PER_REQUEST_ANNOTATION] !== undefined || a[SERVICE_TIME_ANNOTATION] !== undefined;
+    if (this.served.has(pod.metadata.uid!) || a[CPU_PER_REQUEST_ANNOTATION] !== undefined || a[SERVICE_TIME_ANNOTATION] !== undefined) return true;
+    // Docker pods (their published ports annotated) are measured by the engine.
+    return a[PORTS_ANNOTATION] === undefined && this.behindService(pod);
   }
 
   /** The pod's CPU use over the last window, millicores: idle CPU plus what requests spent. */

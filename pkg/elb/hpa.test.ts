@@ -97,3 +97,26 @@ t.test('a load step scales a Deployment 1 → 8 and back to 1 after the stabiliz
   t.comment(`replicas over time (s, replicas): ${JSON.stringify(history)}`);
   load.stop();
 });
+
+t.test("the Kubernetes HPA walkthrough's php-apache at idle: a simulated server behind a Service uses idle CPU, so the HPA keeps one replica", async (t) => {
+  const c = await virtualCluster(t, { controllers: ['deployment', 'replicaset'], nodes: [simNode('n1', 1), simNode('n2', 2)] });
+  installElb(c.api, c.mgr, { virtual: true });
+  // registry.k8s.io/hpa-example's Deployment, Service and HPA from kubernetes.io, as published.
+  const deploy = (name: string, labels: Record<string, string>) =>
+    ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'default' }, spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name, image: 'registry.k8s.io/hpa-example', ports: [{ containerPort: 80 }], resources: { limits: { cpu: '500m' }, requests: { cpu: '200m' } } }] } } } }) as KubeObject;
+  const hpa = (name: string) =>
+    ({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name, namespace: 'default' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name }, minReplicas: 1, maxReplicas: 10, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }] } }) as KubeObject;
+  await c.client.create(deploy('php-apache', { 'app.kubernetes.io/name': 'php-apache' }));
+  await c.client.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'php-apache', namespace: 'default' }, spec: { selector: { 'app.kubernetes.io/name': 'php-apache' }, ports: [{ port: 80 }] } } as KubeObject);
+  await c.client.create(hpa('php-apache'));
+  // The same Deployment with no Service in front: batch work, busy at what it requests.
+  await c.client.create(deploy('worker', { app: 'worker' }));
+  await c.client.create(hpa('worker'));
+  await c.advance(300_000);
+  const status = async (name: string) => (await c.client.get<HorizontalPodAutoscaler>(HPA_V2, name, 'default')).status!;
+  const php = await status('php-apache');
+  t.equal(php.desiredReplicas, 1, 'php-apache stays at one replica with no load');
+  const util = php.currentMetrics?.[0]?.resource?.current.averageUtilization;
+  t.ok(util !== undefined && util <= 1, `its cpu utilization is ${util}% (1m idle of 200m)`);
+  t.equal((await status('worker')).desiredReplicas, 10, 'a pod behind no Service uses what it requests: 100 %, so the HPA scales it out');
+});

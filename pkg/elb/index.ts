@@ -19,6 +19,8 @@ import { Kinds } from '../client/client.js';
 import type { Manager } from '../runtime/manager.js';
 import { defaultLoadBalancer, defaultTargetGroup, LOAD_BALANCER_RESOURCE, LoadBalancerKind, type LoadBalancer, loadBalancerTable, TARGET_GROUP_RESOURCE, targetGroupTable, validateLoadBalancer, validateTargetGroup } from './api.js';
 import { AppModel, AppServers } from './appserver.js';
+import { selectorFromMap } from '../api/labels.js';
+import { selectsPods, type Service } from './service.js';
 import { DataPlane, LoadBalancerController, ServiceLoadBalancerController, TargetGroupController } from './controller.js';
 import { EndpointsController } from './endpoints.js';
 import { InstancePorts } from './instance-targets.js';
@@ -68,6 +70,11 @@ export function installElb(api: ApiServer, mgr: Manager, opts: ElbOptions = {}):
   api.tables.set('elb.berth.dev', 'TargetGroup', targetGroupTable);
 
   const model = new AppModel(mgr.clock);
+  if (opts.controllers !== false) {
+    const services = mgr.informer<Service>(Kinds.Service);
+    services.cache.addIndex('elb:namespace', (s) => [s.metadata.namespace!]);
+    model.behindService = (pod) => services.cache.byIndex('elb:namespace', pod.metadata.namespace!).some((s) => selectsPods(s) && selectorFromMap(s.spec.selector).matches(pod.metadata.labels));
+  }
   // metrics.k8s.io: pods the application model speaks for report its CPU; others as before.
   api.metrics.current = model.metricsSource(api.metrics.current);
   const handle: ElbHandle = {

@@ -129,10 +129,12 @@ function httpGet(host: string, port: number): Promise<string> {
 }
 
 /** Runs a command without blocking (so several run at once): kubectl or the built berth CLI against `s`. */
-function runAsync(s: ServerProcess, tool: 'kubectl' | 'berth', args: string[], input?: string): Promise<Result> {
-  const [cmd, pre] = tool === 'kubectl' ? ['kubectl', ['--kubeconfig', s.kubeconfig]] : [process.execPath, [BERTH, '--kubeconfig', s.kubeconfig]];
+function runAsync(s: ServerProcess, tool: 'kubectl' | 'kubectl-1.27' | 'berth', args: string[], input?: string): Promise<Result> {
+  // kubectl 1.27 execs over SPDY (WebSocket from 1.30): both reach the Docker container.
+  const kubectl = tool === 'kubectl-1.27' ? '/usr/lib/google-cloud-sdk/bin/kubectl.1.27' : 'kubectl';
+  const [cmd, pre] = tool === 'berth' ? [process.execPath, [BERTH, '--kubeconfig', s.kubeconfig]] : [kubectl, ['--kubeconfig', s.kubeconfig]];
   return new Promise((resolve) => {
-    const child = spawn(cmd, [...pre, ...args], { env: { ...process.env, KUBECACHEDIR: join(s.dataDir, 'kubecache') } });
+    const child = spawn(cmd, [...pre, ...args], { env: { ...process.env, KUBECACHEDIR: join(s.dataDir, tool === 'kubectl-1.27' ? 'kubecache-1.27' : 'kubecache') } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -213,12 +215,13 @@ t.test('berth server --runtime docker: a Deployment of real HTTP servers behind 
   // Logs and exec through berth and kubectl, all at once.
   const first = web[0]!.metadata.name!;
   const port = hostPort(web[0]!);
-  const [blogs, klogs, ex, kx, piped] = await Promise.all([
+  const [blogs, klogs, ex, kx, piped, spdy] = await Promise.all([
     runAsync(s, 'berth', ['logs', first]),
     runAsync(s, 'kubectl', ['logs', first]),
     runAsync(s, 'berth', ['exec', first, '--', 'sh', '-c', 'echo $PORT; cat /www/index.html; exit 3']),
     runAsync(s, 'kubectl', ['exec', first, '--', 'cat', '/www/index.html']),
     runAsync(s, 'kubectl', ['exec', '-i', first, '--', 'tr', 'a-z', 'A-Z'], 'shout\n'),
+    runAsync(s, 'kubectl-1.27', ['exec', '-i', first, '--', 'sh', '-c', 'tr a-z A-Z; exit 4'], 'spdy\n'),
   ]);
   t.equal(blogs.stdout, `serving on ${port}\n`, 'berth logs');
   t.equal(klogs.stdout, `serving on ${port}\n`, 'kubectl logs');
@@ -228,6 +231,8 @@ t.test('berth server --runtime docker: a Deployment of real HTTP servers behind 
   t.equal(kx.code, 0, kx.stderr);
   t.equal(kx.stdout, `hello from ${first}\n`, 'kubectl exec');
   t.equal(piped.stdout, 'SHOUT\n', 'kubectl exec -i');
+  t.equal(spdy.stdout, 'SPDY\n', 'kubectl 1.27 exec -i over SPDY');
+  t.equal(spdy.code, 4, `kubectl 1.27 exits with the command's code: ${spdy.stderr}`);
 
   // The load balancer carries requests to every replica.
   const svc = await waitFor(async () => (await api<{ status?: { loadBalancer?: { ingress?: { ip?: string }[] } } }>(s, '/api/v1/namespaces/default/services/web')).status?.loadBalancer?.ingress?.[0]?.ip, 'the Service\'s load balancer address', 30_000);

@@ -44,17 +44,28 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-/** Starts `berth server --port 0` and resolves once it prints its URL. */
-export async function startServer(opts: StartOptions = {}): Promise<ServerProcess> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
-  const args = [BERTH, 'server', '--data-dir', dataDir, '--port', '0', '--store', opts.store ?? 'sqlite', '--time-scale', String(opts.timeScale ?? 20), '--boot-delay', String(opts.bootDelay ?? 30), ...(opts.extraArgs ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
+/** A started `berth server` process: its URL, what it printed so far, and its exit. */
+export interface Launched {
+  child: ChildProcess;
+  url: string;
+  /** Standard output so far. */
+  out(): string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Spawns `node dist/cmd/berth/main.js ARGS` (with `env` over this process's environment) and
+ * resolves once it prints its URL and kubeconfig. A server that does not start within a minute
+ * is killed (on a loaded machine Node.js alone can take tens of seconds to load it), or the test
+ * process would wait on it until its own timeout.
+ */
+export async function launch(args: string[], env?: Record<string, string>): Promise<Launched> {
+  const child = spawn(process.execPath, [BERTH, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   const url = await new Promise<string>((res, rej) => {
-    // A minute: on a loaded machine Node.js alone can take tens of seconds to load the server.
-    // A server that did not start is killed, or the test process would wait on it until its timeout.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       rej(new Error(`server did not start: ${out}${err}`));
@@ -72,8 +83,15 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
       rej(new Error(`server exited with ${code}: ${out}${err}`));
     });
   });
+  return { child, url, out: () => out, exited };
+}
+
+/** Starts `berth server --port 0` and resolves once it prints its URL. */
+export async function startServer(opts: StartOptions = {}): Promise<ServerProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+  const args = ['server', '--data-dir', dataDir, '--port', '0', '--store', opts.store ?? 'sqlite', '--time-scale', String(opts.timeScale ?? 20), '--boot-delay', String(opts.bootDelay ?? 30), ...(opts.extraArgs ?? [])];
+  const { child, url, exited } = await launch(args, opts.env);
   const kubeconfig = join(dataDir, 'kubeconfig');
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   return {
     url,
     dataDir,

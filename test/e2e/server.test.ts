@@ -5,12 +5,11 @@
  * `~/.berth/kubeconfig`, and by kubectl), `/healthz`, `/livez` and `/readyz`, and a clean SIGTERM
  * stop that keeps everything (SIGKILL right after an apply: restart.test.ts).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { BERTH, run, waitFor } from './harness.js';
+import { BERTH, launch, run, waitFor } from './harness.js';
 
 interface Started {
   out: string;
@@ -20,32 +19,10 @@ interface Started {
 
 /** Starts `berth server ARGS` with HOME set to `home`; resolves once it printed its kubeconfig. */
 async function start(home: string, args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [BERTH, 'server', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home } });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      rej(new Error(`server did not start: ${out}${err}`));
-    }, 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m && out.includes('kubeconfig:')) {
-        clearTimeout(timer);
-        res(m[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`server exited with ${code}: ${out}${err}`));
-    });
-  });
+  const { child, url, out, exited } = await launch(['server', ...args], { HOME: home });
   return {
     get out() {
-      return out;
+      return out();
     },
     url,
     async stop(signal) {

@@ -41,6 +41,10 @@ t.test('lists merge by their patch merge key; lists without one are replaced; nu
   const svc = applyStrategicMergePatch({ spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'https', port: 443 }] } }, { spec: { ports: [{ port: 80, targetPort: 9090 }] } }) as { spec: { ports: object[] } };
   t.same(svc.spec.ports, [{ name: 'http', port: 80, targetPort: 9090 }, { name: 'https', port: 443 }], "a Service's ports merge on port");
   t.same(smp({ metadata: { finalizers: ['c.example.com/z', 'a.example.com/x'] } }).metadata.finalizers, ['c.example.com/z', 'a.example.com/x', 'b.example.com/y'], 'finalizers merge as a set, in the patch order');
+  const sa = applyStrategicMergePatch({ secrets: [{ name: 'a' }, { name: 'b' }] }, { secrets: [{ name: 'c' }] }) as { secrets: { name: string }[] };
+  t.same(sa.secrets.map((x) => x.name).sort(), ['a', 'b', 'c'], "a ServiceAccount's secrets merge on name");
+  const wh = applyStrategicMergePatch({ webhooks: [{ name: 'v.example.com', timeoutSeconds: 10, sideEffects: 'None' }] }, { webhooks: [{ name: 'v.example.com', timeoutSeconds: 5 }] }) as { webhooks: object[] };
+  t.same(wh.webhooks, [{ name: 'v.example.com', timeoutSeconds: 5, sideEffects: 'None' }], "a webhook configuration's webhooks merge on name");
 });
 
 // The ordering cases of apimachinery's pkg/util/strategicpatch/patch_test.go

@@ -68,6 +68,9 @@ const LIST_STRATEGIES: Record<string, ListStrategy> = {
   podIPs: { key: 'ip' },
   hostIPs: { key: 'ip' },
   ports: { key: 'port' },
+  // A ServiceAccount's secrets; the webhooks of Mutating/ValidatingWebhookConfigurations.
+  secrets: { key: 'name' },
+  webhooks: { key: 'name' },
   finalizers: {},
   podCIDRs: {},
 };
