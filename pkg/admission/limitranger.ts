@@ -16,7 +16,7 @@
  */
 import { qosClass } from '../api/defaults.js';
 import { forbidden, fieldInvalid, type FieldError } from '../api/errors.js';
-import { formatAmount, isQuantity, resourceAmount } from '../api/quantity.js';
+import { formatAmount, isQuantity, QUANTITY_FORMAT_ERROR, resourceAmount } from '../api/quantity.js';
 import type { ResourceInfo } from '../api/resources.js';
 import type { Container, KubeObject, Pod, ResourceList } from '../api/types.js';
 import { validateObjectMeta } from '../api/validation.js';
@@ -48,7 +48,7 @@ export function validateLimitRange(obj: KubeObject): FieldError[] {
       out.push({ type: 'FieldValueNotSupported', field: `spec.limits[${i}].type`, detail: `Unsupported value: ${JSON.stringify(item.type)}: supported values: "Container", "Pod", "PersistentVolumeClaim"` });
     }
     for (const f of ['max', 'min', 'default', 'defaultRequest', 'maxLimitRequestRatio'] as const) {
-      for (const [k, v] of Object.entries(item[f] ?? {})) if (!isQuantity(v)) out.push(fieldInvalid(`spec.limits[${i}].${f}[${k}]`, v, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
+      for (const [k, v] of Object.entries(item[f] ?? {})) if (!isQuantity(v)) out.push(fieldInvalid(`spec.limits[${i}].${f}[${k}]`, v, QUANTITY_FORMAT_ERROR));
     }
   });
   return out;

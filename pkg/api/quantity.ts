@@ -13,11 +13,14 @@ const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1
 
 const QUANTITY_RE = /^([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
 
+/** apimachinery's resource.ErrFormatWrong: what Kubernetes says of a string that is not a quantity. */
+export const QUANTITY_FORMAT_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+
 /** Thrown when a string is not a quantity; `message` is the Kubernetes wording. */
 export class QuantityError extends Error {
   readonly code = 'InvalidQuantity';
   constructor(readonly input: string) {
-    super('quantities must match the regular expression \'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$\'');
+    super(QUANTITY_FORMAT_ERROR);
     this.name = 'QuantityError';
   }
 }

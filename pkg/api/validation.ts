@@ -5,7 +5,7 @@
  */
 import { fieldDuplicate, fieldInvalid, fieldNotSupported, fieldRequired, type FieldError } from './errors.js';
 import { selectorFromLabelSelector, SelectorError } from './labels.js';
-import { isQuantity, parseQuantity, resourceAmount } from './quantity.js';
+import { isQuantity, parseQuantity, QUANTITY_FORMAT_ERROR, resourceAmount } from './quantity.js';
 import { clone, deepEqual } from './meta.js';
 import type { Container, KubeObject, LabelSelector, ObjectMeta, PodSpec, PodTemplateSpec } from './types.js';
 
@@ -18,28 +18,22 @@ const C_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 
+/** Messages for a name longer than `max` or not matching `re` (apimachinery's wording in `format`), or []. */
+function nameErrors(v: string, max: number, re: RegExp, format: string): string[] {
+  const errs: string[] = [];
+  if (v.length > max) errs.push(`must be no more than ${max} characters`);
+  if (!re.test(v)) errs.push(format);
+  return errs;
+}
+
 /** Messages for an invalid RFC 1123 subdomain, or [] if valid. */
 export function dnsSubdomainErrors(v: string): string[] {
-  const errs: string[] = [];
-  if (v.length > 253) errs.push('must be no more than 253 characters');
-  if (!DNS1123_SUBDOMAIN.test(v)) {
-    errs.push(
-      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
-    );
-  }
-  return errs;
+  return nameErrors(v, 253, DNS1123_SUBDOMAIN, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
 }
 
 /** Messages for an invalid RFC 1123 label, or [] if valid. */
 export function dnsLabelErrors(v: string): string[] {
-  const errs: string[] = [];
-  if (v.length > 63) errs.push('must be no more than 63 characters');
-  if (!DNS1123_LABEL.test(v)) {
-    errs.push(
-      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
-    );
-  }
-  return errs;
+  return nameErrors(v, 63, DNS1123_LABEL, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
 }
 
 /**
@@ -47,14 +41,7 @@ export function dnsLabelErrors(v: string): string[] {
  * if valid (apimachinery's IsDNS1035Label).
  */
 export function dns1035LabelErrors(v: string): string[] {
-  const errs: string[] = [];
-  if (v.length > 63) errs.push('must be no more than 63 characters');
-  if (!DNS1035_LABEL.test(v)) {
-    errs.push(
-      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
-    );
-  }
-  return errs;
+  return nameErrors(v, 63, DNS1035_LABEL, "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')");
 }
 
 /** Messages for an invalid qualified name (a label or annotation key), or [] if valid. */
@@ -148,7 +135,7 @@ function validateResourceList(list: Record<string, unknown> | undefined, path: s
     // Kubernetes names a resource list entry by key: `resources.requests[cpu]`.
     const at = `${path}[${name}]`;
     if (!isQuantity(q)) {
-      out.push(fieldInvalid(at, q, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
+      out.push(fieldInvalid(at, q, QUANTITY_FORMAT_ERROR));
       continue;
     }
     if (parseQuantity(q as string) < 0) out.push(fieldInvalid(at, q, 'must be greater than or equal to 0'));

@@ -10,12 +10,10 @@
  */
 import { badRequest } from '../api/errors.js';
 import { clone, isObject } from '../api/meta.js';
-import { isQuantity } from '../api/quantity.js';
+import { isQuantity, QUANTITY_FORMAT_ERROR } from '../api/quantity.js';
 import { schemaNodeFor, type SchemaNode } from './schema.js';
 
 const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
-/** apimachinery's resource.ErrFormatWrong, the decoding error for a malformed quantity string. */
-const QUANTITY_FORMAT = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -158,7 +156,7 @@ export function typeMismatch(value: unknown, root: SchemaNode, rootType: string)
     if (s && (s['x-kubernetes-int-or-string'] || Array.isArray(s.oneOf) || Array.isArray(s.anyOf))) {
       // IntOrString and Quantity: a number or a string; a Quantity's string must parse
       // (resource.Quantity's UnmarshalJSON fails the whole decode with ErrFormatWrong).
-      if (typeof v === 'string' && node.definitionName === QUANTITY && !isQuantity(v)) return QUANTITY_FORMAT;
+      if (typeof v === 'string' && node.definitionName === QUANTITY && !isQuantity(v)) return QUANTITY_FORMAT_ERROR;
       return typeof v === 'number' || typeof v === 'string' ? undefined : where();
     }
     switch (node.shape) {
