@@ -368,11 +368,12 @@ export function buildProgram(io: IO): Command {
     .option('--algorithm <name>', 'berth or kube-baseline', 'berth')
     .option('--instance-types <types>', 'comma-separated instance types of the fleet (default: a mix of m6i, c6i, r6i, m7g, c7g, r7g)')
     .option('--fill <share>', "total requests as a share of the fleet's allocatable", '0.85')
+    .option('--no-warmup', 'measure a cold process: no warm-up placement (1/20 the size, another seed) first')
     .option('--json <file>', 'also write the result to this file')
     .action(
       act(async (_s, _args, o) => {
         const { runBenchScheduler } = await import('../scheduler/cli.js');
-        runBenchScheduler(io, o as Record<string, string>);
+        runBenchScheduler(io, o as Record<string, string | boolean>);
       }),
     );
   // The control plane end to end (pkg/controlplane/bench-e2e.ts), loaded on use.

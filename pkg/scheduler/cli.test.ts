@@ -39,6 +39,13 @@ t.test('berth bench scheduler prints and writes the figures the issue names', as
 
   const again = JSON.parse((await run(['bench', 'scheduler', '--nodes', '60', '--pods', '600', '--workload', 'mixed', '--seed', '7'])).stdout);
   t.same([again.placed, again.nodesUsed, again.placementSteps], [printed.placed, printed.nodesUsed, printed.placementSteps], 'the same seed gives the same placement');
+
+  // The warm-up (1/20 the size, the next seed) is reported, and --no-warmup measures a cold process with the same placement.
+  t.match(printed.warmup, { nodes: 3, pods: 30, seed: 8 });
+  t.ok(printed.warmup.seconds >= 0, 'the warm-up has its own time');
+  const cold = JSON.parse((await run(['bench', 'scheduler', '--nodes', '60', '--pods', '600', '--workload', 'mixed', '--seed', '7', '--no-warmup'])).stdout);
+  t.equal(cold.warmup, null, 'no warm-up with --no-warmup');
+  t.same([cold.placed, cold.nodesUsed, cold.placementSteps], [printed.placed, printed.nodesUsed, printed.placementSteps], 'the warm-up does not change the measured placement');
 });
 
 t.test('berth bench scheduler restricts the fleet with --instance-types and rejects bad flags in one line', async (t) => {

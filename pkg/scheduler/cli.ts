@@ -2,9 +2,10 @@
  * The scheduler's commands:
  *
  * - `berth bench scheduler --nodes N --pods P --workload resources|mixed --seed S
- *   [--algorithm berth|kube-baseline] [--instance-types m5.xlarge,…] [--fill 0.85] [--json FILE]`
- *   runs the scheduler benchmark in this process (bench/run.ts) and prints its result as JSON
- *   (one object; also written to FILE with `--json`).
+ *   [--algorithm berth|kube-baseline] [--instance-types m5.xlarge,…] [--fill 0.85] [--no-warmup]
+ *   [--json FILE]` runs the scheduler benchmark in this process (bench/run.ts) and prints its
+ *   result as JSON (one object; also written to FILE with `--json`). It places a warm-up workload
+ *   of 1/20 the size first unless `--no-warmup` (see BenchOptions.warmup).
  * - `berth explain pod NAME [-o json]` shows why a pod is where it is: for a scheduled pod the
  *   explanation its binding carried (the `scheduler.berth.dev/explain` annotation: the top nodes
  *   with each score plugin's weighted score, and how many nodes each filter rejected); for a pod
@@ -31,6 +32,8 @@ export interface BenchSchedulerFlags {
   instanceTypes?: string;
   fill?: string;
   json?: string;
+  /** False with `--no-warmup`. */
+  warmup?: boolean;
 }
 
 function intFlag(name: string, v: string | undefined, dflt: number): number {
@@ -61,6 +64,7 @@ export function benchOptionsOf(f: BenchSchedulerFlags): Parameters<typeof runSch
     seed: intFlag('seed', f.seed, 1),
     algorithm,
     fill,
+    warmup: f.warmup !== false,
     ...(types && types.length ? { instanceTypes: types } : {}),
   };
 }

@@ -8,12 +8,16 @@
  * - `mixed`, 10,000 nodes, 100,000 pods, berth: ≥ 100,000 pods/s;
  * - `resources` on m5.xlarge only, 2,000 nodes, 40,000 pods: nodesUsed ≤ 1.01 × lowerBoundNodes.
  *
- * Besides the targets, `figures` keeps berth / kube-baseline at 100,000 pods: batch placement's
+ * Besides the targets, `figures` keeps berth / kube-baseline at 100,000 pods (batch placement's
  * cost grows with pod templates and placement steps rather than pods, so the ratio is smaller
- * there (the issue sets its target at 1,000,000).
+ * there; the issue sets its target at 1,000,000), the 1,000,000-pod run in a cold process, and the
+ * targets per CPU second (see figuresOf).
  *
- * Each configuration runs BENCH_SCHEDULER_REPEAT times (default 3; kube-baseline at 1,000,000 pods,
- * about 35 s a run, twice), each in a fresh process, and the fastest run is kept, as benchmark
+ * Every run places a warm-up workload of 1/20 the size first, as `berth bench scheduler` does by
+ * default (see BenchOptions.warmup in pkg/scheduler/bench/run.ts), for both algorithms.
+ *
+ * Each configuration runs BENCH_SCHEDULER_REPEAT times (default 3; twice for kube-baseline at
+ * 1,000,000 pods, about 35 s a run, and for the cold run), each in a fresh process, and the fastest run is kept, as benchmark
  * tools report the least time: on a shared 2-core machine one run swings by ±20% with whatever
  * else had the cores, and V8 compiles the same loop into a fast or a slow form from one process to
  * the next (both berth's and the baseline's, and a bare typed-array loop's too). Every run's
@@ -63,6 +67,7 @@ export function schedulerBench(scale = Number(process.env.BENCH_SCHEDULER_SCALE 
   try {
     const runs = [
       benchRun('resources-1m', ['--nodes', n(10_000), '--pods', n(1_000_000), '--workload', 'resources', '--seed', '1'], dir),
+      benchRun('resources-1m-cold', ['--nodes', n(10_000), '--pods', n(1_000_000), '--workload', 'resources', '--seed', '1', '--no-warmup'], dir, Math.min(REPEAT, 2)),
       benchRun('resources-1m-kube-baseline', ['--nodes', n(10_000), '--pods', n(1_000_000), '--workload', 'resources', '--seed', '1', '--algorithm', 'kube-baseline'], dir, Math.min(REPEAT, 2)),
       benchRun('resources-100k', ['--nodes', n(10_000), '--pods', n(100_000), '--workload', 'resources', '--seed', '1'], dir),
       benchRun('resources-100k-kube-baseline', ['--nodes', n(10_000), '--pods', n(100_000), '--workload', 'resources', '--seed', '1', '--algorithm', 'kube-baseline'], dir),
@@ -85,20 +90,25 @@ export function targetsOf(runs: SchedulerBenchRun[]): SchedulerTarget[] {
     t('mixed 10k nodes 100k pods: pods/s', r('mixed-100k', 'podsPerSecond'), 100_000),
     t('m5.xlarge: nodesUsed / lowerBoundNodes', r('resources-m5xlarge', 'nodesUsed') / r('resources-m5xlarge', 'lowerBoundNodes'), 1.01, true),
     t('resources 1M pods: peak RSS bytes per pod', r('resources-1m', 'bytesPerPod'), 1024, true),
-    // The same figures per CPU second of the placement: on a shared, loaded machine wall time
-    // counts the time other processes held the cores; CPU time does not.
-    t('resources 10k nodes 1M pods: pods per CPU second', r('resources-1m', 'podsPerCpuSecond'), 1_000_000),
-    t('resources 10k nodes 1M pods: berth / kube-baseline pods per CPU second', r('resources-1m', 'podsPerCpuSecond') / r('resources-1m-kube-baseline', 'podsPerCpuSecond'), 20),
-    t('mixed 10k nodes 100k pods: pods per CPU second', r('mixed-100k', 'podsPerCpuSecond'), 100_000),
   ];
 }
 
-/** Figures that are not the issue's targets, kept for comparison between runs: berth / kube-baseline at 100,000 pods. */
+/**
+ * Figures beside the issue's targets, each held to the goal of the target it is a variant of:
+ * berth / kube-baseline at 100,000 pods, the 1,000,000-pod run without a warm-up (V8 compiling
+ * the scheduler code as it goes), and the targets per CPU second of the placement rather
+ * than per second of wall time. CPU time counts every thread of the process, V8's garbage
+ * collection helpers included, and not the time other processes held the cores.
+ */
 export function figuresOf(runs: SchedulerBenchRun[]): SchedulerTarget[] {
   const r = (name: string, key: string): number => Number(runs.find((x) => x.name === name)!.result[key]);
-  const ratio = (key: string): number => Number((r('resources-100k', key) / r('resources-100k-kube-baseline', key)).toFixed(4));
+  const t = (target: string, measured: number, goal: number): SchedulerTarget => ({ target, measured: Number(measured.toFixed(4)), goal, met: measured >= goal });
   return [
-    { target: 'resources 10k nodes 100k pods: berth / kube-baseline pods/s', measured: ratio('podsPerSecond'), goal: 20, met: ratio('podsPerSecond') >= 20 },
-    { target: 'resources 10k nodes 100k pods: berth / kube-baseline pods per CPU second', measured: ratio('podsPerCpuSecond'), goal: 20, met: ratio('podsPerCpuSecond') >= 20 },
+    t('resources 10k nodes 100k pods: berth / kube-baseline pods/s', r('resources-100k', 'podsPerSecond') / r('resources-100k-kube-baseline', 'podsPerSecond'), 20),
+    t('resources 10k nodes 100k pods: berth / kube-baseline pods per CPU second', r('resources-100k', 'podsPerCpuSecond') / r('resources-100k-kube-baseline', 'podsPerCpuSecond'), 20),
+    t('resources 10k nodes 1M pods, cold process (--no-warmup): pods/s', r('resources-1m-cold', 'podsPerSecond'), 1_000_000),
+    t('resources 10k nodes 1M pods: pods per CPU second', r('resources-1m', 'podsPerCpuSecond'), 1_000_000),
+    t('resources 10k nodes 1M pods: berth / kube-baseline pods per CPU second', r('resources-1m', 'podsPerCpuSecond') / r('resources-1m-kube-baseline', 'podsPerCpuSecond'), 20),
+    t('mixed 10k nodes 100k pods: pods per CPU second', r('mixed-100k', 'podsPerCpuSecond'), 100_000),
   ];
 }

@@ -21,7 +21,18 @@ export interface BenchOptions extends BenchSpec {
   algorithm?: Algorithm;
   /** Return each pod's node index as `placement` (for tests; -1 for an unplaced pod). */
   keepPlacement?: boolean;
+  /**
+   * Place a warm-up workload first (default true): the same algorithm and workload kind on a
+   * cluster of 1/WARMUP_DIVISOR the nodes and pods, generated from another seed, in a fresh
+   * cluster state, and thrown away. A scheduler is a long-running process: only the first batch it
+   * ever places pays for V8 compiling the scheduler code, and benchmark tools (JMH, Criterion, Go's
+   * testing.B) leave that warm-up out of the figure. `false` measures a cold process.
+   */
+  warmup?: boolean;
 }
+
+/** The warm-up workload is the measured one divided by this (nodes and pods, at least 1 each). */
+export const WARMUP_DIVISOR = 20;
 
 /** What a run reports (`berth bench scheduler` prints it as JSON). Times in seconds, memory in bytes. */
 export interface BenchResult {
@@ -57,6 +68,8 @@ export interface BenchResult {
   fillActual: number;
   sizeScale: number;
   instanceTypes: string[];
+  /** The warm-up placed before the measured one (see BenchOptions.warmup), with its own time; null when there was none. */
+  warmup: { nodes: number; pods: number; seed: number; seconds: number } | null;
   /** Distinct pod templates (Deployments), and berth's placement steps (one or more replicas on one node). */
   templates: number;
   placementSteps?: number;
@@ -74,9 +87,30 @@ function collectGarbage(): void {
   }
 }
 
-/** Runs one benchmark. Throws BenchSpecError for a bad specification. */
+/** A timed placement: each pod's node slot, the order pods were placed in, times in seconds. */
+interface Placement {
+  g: GeneratedCluster;
+  node: Int32Array;
+  order: Int32Array;
+  seconds: number;
+  cpuSeconds: number;
+  steps: number | undefined;
+}
+
+/** Runs one benchmark (after its warm-up, see BenchOptions.warmup). Throws BenchSpecError for a bad specification. */
 export function runSchedulerBench(opts: BenchOptions): BenchResult {
   const algorithm = opts.algorithm ?? 'berth';
+  if (algorithm !== 'berth' && algorithm !== 'kube-baseline') throw new Error(`unknown algorithm "${String(algorithm)}": berth or kube-baseline`);
+  let warmup: BenchResult['warmup'] = null;
+  if (opts.warmup !== false) {
+    const spec = { ...opts, nodes: Math.max(1, Math.round(opts.nodes / WARMUP_DIVISOR)), pods: Math.max(1, Math.round(opts.pods / WARMUP_DIVISOR)), seed: (opts.seed + 1) >>> 0 };
+    warmup = { nodes: spec.nodes, pods: spec.pods, seed: spec.seed, seconds: Number(place(spec, algorithm).seconds.toFixed(4)) };
+  }
+  return report(opts, algorithm, place(opts, algorithm), warmup);
+}
+
+/** Generates the cluster and workload of `opts` and places it with `algorithm`, timing the placement. */
+function place(opts: BenchOptions, algorithm: Algorithm): Placement {
   const g = generate(opts);
   const cluster = new ClusterState();
   for (const n of g.nodes) cluster.setNode(n);
@@ -109,20 +143,22 @@ export function runSchedulerBench(opts: BenchOptions): BenchResult {
     });
     order = order.subarray(0, placedSoFar);
     steps = outcome.steps;
-  } else if (algorithm === 'kube-baseline') {
+  } else {
     node.set(placeKubeBaseline(fw, cluster, session, classes, g.templateOf));
     order = new Int32Array(opts.pods);
     let k = 0;
     for (let p = 0; p < node.length; p++) if (node[p]! >= 0) order[k++] = p;
     order = order.subarray(0, k);
-  } else {
-    throw new Error(`unknown algorithm "${String(algorithm)}": berth or kube-baseline`);
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   cluster.endSession();
+  return { g, node, order, seconds, cpuSeconds, steps };
+}
 
+/** Checks a placement and puts its figures together. */
+function report(opts: BenchOptions, algorithm: Algorithm, { g, node, order, seconds, cpuSeconds, steps }: Placement, warmup: BenchResult['warmup']): BenchResult {
   // Slots are node indexes: nodes were added in generation order to an empty state.
   const check = validatePlacement(g, node, order);
   let placed = 0;
@@ -155,6 +191,7 @@ export function runSchedulerBench(opts: BenchOptions): BenchResult {
     fillActual: g.fillActual,
     sizeScale: g.sizeScale,
     instanceTypes: g.instanceTypes,
+    warmup,
     templates: g.templates.length,
     ...(steps !== undefined ? { placementSteps: steps } : {}),
     ...(opts.keepPlacement ? { placement: Array.from(node) } : {}),
