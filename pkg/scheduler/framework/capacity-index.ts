@@ -77,8 +77,9 @@ export class CapacityIndex {
   private readonly bounds: Float64Array;
   /** Per pod shape (index shape − SHAPE_MIN): the shape witness of each entry, built on first use. */
   private readonly witnesses: (Float64Array | undefined)[] = [];
-  /** Memory per witness unit of each built shape, bytes (2^shape GiB), in step with `witnesses`. */
-  private readonly witnessUnits: number[] = [];
+  /** The built witnesses, densely (what every update maintains), and the memory per witness unit of each, bytes (2^shape GiB). */
+  private readonly builtWitnesses: Float64Array[] = [];
+  private readonly builtUnits: number[] = [];
 
   /**
    * Indexes `slots` of `cluster`, in that order (the order `first` prefers). `active` says which
@@ -111,6 +112,13 @@ export class CapacityIndex {
       this.setLeaf(k, i);
     }
     for (let v = size - 1; v >= 1; v--) this.pull(v);
+  }
+
+  /** Re-reads leaf k (node i) and its ancestors, stopping at the first one that does not change (nor then will those above it). */
+  private refreshLeaf(k: number, i: number): void {
+    this.setLeaf(k, i);
+    this.logChange(i);
+    for (let v = (this.size + k) >> 1; v >= 1; v >>= 1) if (!this.pull(v)) break;
   }
 
   /** Nodes in the index (on or off). */
@@ -154,9 +162,7 @@ export class CapacityIndex {
       this.isDirty[k] = 0;
       const i = this.members[k]!;
       if (this.activeFn) this.active[k] = this.activeFn(i) ? 1 : 0;
-      this.setLeaf(k, i);
-      this.logChange(i);
-      for (let v = (this.size + k) >> 1; v >= 1; v >>= 1) this.pull(v);
+      this.refreshLeaf(k, i);
     }
     d.length = 0;
   }
@@ -166,9 +172,7 @@ export class CapacityIndex {
     if (i >= this.pos.length) return;
     const k = this.pos[i]!;
     if (k < 0) return;
-    this.setLeaf(k, i);
-    this.logChange(i);
-    for (let v = (this.size + k) >> 1; v >= 1; v >>= 1) this.pull(v);
+    this.refreshLeaf(k, i);
   }
 
   private logChange(i: number): void {
@@ -319,7 +323,7 @@ export class CapacityIndex {
     const n = this.size + k;
     if (this.active[k] !== 1) {
       this.cpu[n] = this.mem[n] = this.pods[n] = this.u[n] = this.v[n] = -Infinity;
-      for (const w of this.witnesses) if (w !== undefined) w[n] = -Infinity;
+      for (const w of this.builtWitnesses) w[n] = -Infinity;
       return;
     }
     const ac = c.allocCpu[i]!;
@@ -331,11 +335,8 @@ export class CapacityIndex {
     this.pods[n] = c.allocPods[i]! - c.usedPods[i]!;
     this.u[n] = ac > 0 ? fc / (ac * ac) : 0;
     this.v[n] = am > 0 ? fm / (am * am) : 0;
-    const ws = this.witnesses;
-    for (let j = 0; j < ws.length; j++) {
-      const w = ws[j];
-      if (w !== undefined) w[n] = this.pods[n]! >= 1 ? Math.min(fc / 1000, fm / this.witnessUnits[j]!) : -Infinity;
-    }
+    const ws = this.builtWitnesses;
+    for (let j = 0; j < ws.length; j++) ws[j]![n] = this.pods[n]! >= 1 ? Math.min(fc / 1000, fm / this.builtUnits[j]!) : -Infinity;
   }
 
   /** The witness for a pod requesting `rc` millicores and `rm` bytes (both > 0), its array built now if new. */
@@ -347,7 +348,8 @@ export class CapacityIndex {
     if (w === undefined) {
       w = new Float64Array(2 * this.size).fill(-Infinity);
       this.witnesses[j] = w;
-      this.witnessUnits[j] = unit;
+      this.builtWitnesses.push(w);
+      this.builtUnits.push(unit);
       for (let k = 0; k < this.members.length; k++) {
         const n = this.size + k;
         if (this.pods[n]! >= 1) w[n] = Math.min(this.cpu[n]! / 1000, this.mem[n]! / unit);
@@ -357,18 +359,31 @@ export class CapacityIndex {
     return { w, need: Math.min(rc / 1000, rm / unit) };
   }
 
-  private pull(n: number): void {
+  /** Recomputes entry n's maxima from its children; true if any of them changed. */
+  private pull(n: number): boolean {
     const l = 2 * n;
     const r = l + 1;
-    this.cpu[n] = Math.max(this.cpu[l]!, this.cpu[r]!);
-    this.mem[n] = Math.max(this.mem[l]!, this.mem[r]!);
-    this.pods[n] = Math.max(this.pods[l]!, this.pods[r]!);
-    this.u[n] = Math.max(this.u[l]!, this.u[r]!);
-    this.v[n] = Math.max(this.v[l]!, this.v[r]!);
-    const ws = this.witnesses;
+    const { cpu, mem, pods, u, v } = this;
+    const c = Math.max(cpu[l]!, cpu[r]!);
+    const m = Math.max(mem[l]!, mem[r]!);
+    const p = Math.max(pods[l]!, pods[r]!);
+    const a = Math.max(u[l]!, u[r]!);
+    const b = Math.max(v[l]!, v[r]!);
+    let changed = c !== cpu[n] || m !== mem[n] || p !== pods[n] || a !== u[n] || b !== v[n];
+    cpu[n] = c;
+    mem[n] = m;
+    pods[n] = p;
+    u[n] = a;
+    v[n] = b;
+    const ws = this.builtWitnesses;
     for (let j = 0; j < ws.length; j++) {
-      const w = ws[j];
-      if (w !== undefined) w[n] = Math.max(w[l]!, w[r]!);
+      const w = ws[j]!;
+      const x = Math.max(w[l]!, w[r]!);
+      if (x !== w[n]) {
+        w[n] = x;
+        changed = true;
+      }
     }
+    return changed;
   }
 }
