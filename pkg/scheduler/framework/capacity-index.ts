@@ -49,10 +49,19 @@ const SHAPE_MIN = -4 * SHAPE_STEPS;
 const SHAPE_MAX = 7 * SHAPE_STEPS;
 const GIB = 2 ** 30;
 
-/** The shape witness of a pod that requests both cpu and memory: which array, and the pod's own value there. */
-interface Witness {
-  w: Float64Array;
-  need: number;
+/** The witness shape of a pod requesting `rc` millicores and `rm` bytes (both > 0): memory per core in quarter octaves, clamped. */
+function witnessShape(rc: number, rm: number): number {
+  return Math.min(SHAPE_MAX, Math.max(SHAPE_MIN, Math.round(SHAPE_STEPS * Math.log2(rm / GIB / (rc / 1000)))));
+}
+
+/** Memory per witness unit of a shape, bytes (2^(shape / SHAPE_STEPS) GiB). */
+function witnessUnit(shape: number): number {
+  return 2 ** (shape / SHAPE_STEPS) * GIB;
+}
+
+/** The pod's own value in its shape's witness array: a node with room for it has at least this much there. */
+function witnessNeed(rc: number, rm: number): number {
+  return Math.min(rc / 1000, rm / witnessUnit(witnessShape(rc, rm)));
 }
 
 export class CapacityIndex {
@@ -236,7 +245,9 @@ export class CapacityIndex {
     const qm = rm > 0 ? rm : -Infinity;
     const { cpu, mem, pods, u, v, size, members, stack, bounds } = this;
     // Without a witness (a pod asking for one resource or neither), every entry passes it.
-    const { w, need } = rc > 0 && rm > 0 ? this.witness(rc, rm) : { w: pods, need: 1 };
+    const both = rc > 0 && rm > 0;
+    const w = both ? this.witness(rc, rm) : pods;
+    const need = both ? witnessNeed(rc, rm) : 1;
     const levels = 31 - Math.clz32(size);
     let best = -1;
     let bestLeaf = Infinity;
@@ -339,11 +350,11 @@ export class CapacityIndex {
     for (let j = 0; j < ws.length; j++) ws[j]![n] = this.pods[n]! >= 1 ? Math.min(fc / 1000, fm / this.builtUnits[j]!) : -Infinity;
   }
 
-  /** The witness for a pod requesting `rc` millicores and `rm` bytes (both > 0), its array built now if new. */
-  private witness(rc: number, rm: number): Witness {
-    const shape = Math.min(SHAPE_MAX, Math.max(SHAPE_MIN, Math.round(SHAPE_STEPS * Math.log2(rm / GIB / (rc / 1000)))));
+  /** The witness array for a pod requesting `rc` millicores and `rm` bytes (both > 0), built now if new; the pod's own value there is `witnessNeed(rc, rm)`. */
+  private witness(rc: number, rm: number): Float64Array {
+    const shape = witnessShape(rc, rm);
     const j = shape - SHAPE_MIN;
-    const unit = 2 ** (shape / SHAPE_STEPS) * GIB;
+    const unit = witnessUnit(shape);
     let w = this.witnesses[j];
     if (w === undefined) {
       w = new Float64Array(2 * this.size).fill(-Infinity);
@@ -356,7 +367,7 @@ export class CapacityIndex {
       }
       for (let v = this.size - 1; v >= 1; v--) w[v] = Math.max(w[2 * v]!, w[2 * v + 1]!);
     }
-    return { w, need: Math.min(rc / 1000, rm / unit) };
+    return w;
   }
 
   /** Recomputes entry n's maxima from its children; true if any of them changed. */
