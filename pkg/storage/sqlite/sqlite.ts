@@ -73,6 +73,11 @@ export class SqliteBackend implements Backend {
     // A 64 MiB page cache (SQLite's default is 2 MiB): the hot pages of `kv` and the tail of `log`
     // stay in memory rather than being re-read from the OS on every get, list and commit.
     this.db.pragma('cache_size = -65536');
+    // Reads through a memory map of the database file (https://www.sqlite.org/mmap.html) rather
+    // than read() into the page cache: once the WAL has seen a few thousand writes, a point read
+    // through the page cache cost ~37 µs here against ~8 µs mapped (a 60,000-write microbenchmark;
+    // every create reads its namespace, quotas and limit ranges). Writes still go through the WAL.
+    this.db.pragma('mmap_size = 1073741824');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS kv (
         key TEXT PRIMARY KEY,
