@@ -14,6 +14,22 @@ import {
 export interface MemoryBackendOptions {
   /** Events kept for watch resumption; older revisions give CompactedError. Default 10,000. */
   historyLimit?: number;
+  /**
+   * Group commit, as the SQLite store does it: writes issued in one turn of the event loop are
+   * acknowledged together on the next (`setImmediate`), and only then published to watchers;
+   * reads and `currentRevision` wait for an open batch, so no one sees a write before it is
+   * acknowledged. Watchers then get a turn's writes as one burst, and controllers reconcile once
+   * per burst rather than once per write. Off by default (unit tests and `berth simulate` settle
+   * a write within microtasks); `openBackend('memory')`, the server's store, turns it on.
+   */
+  groupCommit?: boolean;
+}
+
+/** Writes acknowledged together (group commit). */
+interface Batch {
+  events: StorageEvent[];
+  done: Promise<void>;
+  resolve: () => void;
 }
 
 /**
@@ -26,28 +42,38 @@ export class MemoryBackend implements Backend {
   private readonly data = new Map<string, KeyValue>();
   /** Collection prefix → its keys in sorted order, kept sorted by binary insertion. */
   private readonly collections = new Map<string, string[]>();
+  /** The revision of the last write, acknowledged or in the open batch. */
   private revision = 0;
+  /** The revision of the last acknowledged write: what readers and watchers see. */
+  private committedRevision = 0;
   private closed = false;
   private readonly hub: EventHub;
+  private readonly groupCommit: boolean;
+  private batch: Batch | undefined;
 
   constructor(opts: MemoryBackendOptions = {}) {
     this.hub = new EventHub(opts.historyLimit ?? 10_000);
+    this.groupCommit = !!opts.groupCommit;
   }
 
   async currentRevision(): Promise<number> {
-    return this.revision;
+    while (this.batch) await this.batch.done;
+    return this.committedRevision;
   }
 
   async compactedRevision(): Promise<number> {
-    return this.hub.oldestReplayable() ?? this.revision;
+    while (this.batch) await this.batch.done;
+    return this.hub.oldestReplayable() ?? this.committedRevision;
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
+    while (this.batch) await this.batch.done;
     this.check();
     return this.data.get(key);
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    while (this.batch) await this.batch.done;
     this.check();
     const items: KeyValue[] = [];
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
@@ -64,10 +90,11 @@ export class MemoryBackend implements Backend {
         items.push(this.data.get(k)!);
       }
     }
-    return { items, revision: this.revision, more };
+    return { items, revision: this.committedRevision, more };
   }
 
   async count(prefix: string): Promise<number> {
+    while (this.batch) await this.batch.done;
     this.check();
     let n = 0;
     for (const keys of this.keysUnder(prefix)) for (let i = lowerBound(keys, prefix); i < keys.length && keys[i]!.startsWith(prefix); i++) n++;
@@ -100,7 +127,7 @@ export class MemoryBackend implements Backend {
     this.data.set(key, kv);
     const keys = this.keysOf(key);
     keys.splice(lowerBound(keys, key), 0, key);
-    this.hub.publish({ type: 'create', key, value, revision: rev });
+    await this.publish({ type: 'create', key, value, revision: rev });
     return kv;
   }
 
@@ -112,7 +139,7 @@ export class MemoryBackend implements Backend {
     const rev = ++this.revision;
     const kv: KeyValue = { key, value, revision: rev, createRevision: cur.createRevision };
     this.data.set(key, kv);
-    this.hub.publish({ type: 'update', key, value, prevValue: cur.value, revision: rev });
+    await this.publish({ type: 'update', key, value, prevValue: cur.value, revision: rev });
     return kv;
   }
 
@@ -125,16 +152,45 @@ export class MemoryBackend implements Backend {
     this.data.delete(key);
     const keys = this.keysOf(key);
     keys.splice(lowerBound(keys, key), 1);
-    this.hub.publish({ type: 'delete', key, value: cur.value, prevValue: cur.value, revision: rev });
+    await this.publish({ type: 'delete', key, value: cur.value, prevValue: cur.value, revision: rev });
     return { key, value: cur.value, revision: rev, createRevision: cur.createRevision };
+  }
+
+  /** Publishes a write's event: at once, or with its batch on the next turn (group commit). */
+  private publish(ev: StorageEvent): Promise<void> | undefined {
+    if (!this.groupCommit) {
+      this.committedRevision = ev.revision;
+      this.hub.publish(ev);
+      return undefined;
+    }
+    let b = this.batch;
+    if (!b) {
+      let resolve!: () => void;
+      const done = new Promise<void>((r) => (resolve = r));
+      b = this.batch = { events: [], done, resolve };
+      const open = b;
+      setImmediate(() => this.commit(open));
+    }
+    b.events.push(ev);
+    return b.done;
+  }
+
+  /** Acknowledges a batch: its writes become visible, its events go to watchers in revision order. */
+  private commit(b: Batch): void {
+    if (this.batch !== b) return;
+    this.batch = undefined;
+    this.committedRevision = b.events[b.events.length - 1]!.revision;
+    for (const ev of b.events) this.hub.publish(ev);
+    b.resolve();
   }
 
   watch(prefix: string, fromRevision: number, signal: AbortSignal): AsyncIterable<StorageEvent> {
     this.check();
-    return this.hub.subscribe(prefix, fromRevision, this.revision, signal);
+    return this.hub.subscribe(prefix, fromRevision, this.committedRevision, signal);
   }
 
   async close(): Promise<void> {
+    if (this.batch) this.commit(this.batch);
     this.closed = true;
     this.hub.closeAll();
   }
