@@ -126,12 +126,21 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(b)) return false;
   const ao = a as Record<string, unknown>;
   const bo = b as Record<string, unknown>;
-  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
-  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
-  if (ak.length !== bk.length) return false;
-  for (const k of ak) if (!deepEqual(ao[k], bo[k])) return false;
-  return true;
+  // Counted with for…in rather than filtered key arrays: this runs on every write and reconcile.
+  let n = 0;
+  for (const k in ao) {
+    if (!hasOwn(ao, k)) continue;
+    const x = ao[k];
+    if (x === undefined) continue;
+    n++;
+    if (!deepEqual(x, hasOwn(bo, k) ? bo[k] : undefined)) return false;
+  }
+  let m = 0;
+  for (const k in bo) if (hasOwn(bo, k) && bo[k] !== undefined) m++;
+  return n === m;
 }
+
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
 /** True for a plain JSON object (not an array, not null). */
 export function isObject(v: unknown): v is Record<string, unknown> {

@@ -208,9 +208,20 @@ export class ObjectStore {
     return () => this.commitListeners.delete(fn);
   }
 
-  private async committed(e: CommitEvent): Promise<void> {
+  /** Runs the commit listeners in order; synchronous ones cost no promise (this runs on every write). */
+  private committed(e: CommitEvent): Promise<void> | undefined {
     this.invalidateCached(e.resource);
-    for (const l of this.commitListeners) await l(e);
+    const it = this.commitListeners.values();
+    for (let n = it.next(); !n.done; n = it.next()) {
+      const r = n.value(e);
+      if (r) return this.committedRest(r, it, e);
+    }
+    return undefined;
+  }
+
+  private async committedRest(first: Promise<void>, it: Iterator<(e: CommitEvent) => void | Promise<void>>, e: CommitEvent): Promise<void> {
+    await first;
+    for (let n = it.next(); !n.done; n = it.next()) await n.value(e);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -872,6 +883,7 @@ export class ObjectStore {
     let bookmarkTimer: NodeJS.Timeout | undefined;
     const bookmarks: WatchEvent[] = [];
     let wakeBookmark: (() => void) | undefined;
+    let bookmarkDue: Promise<'bookmark'> | undefined;
     if (opts.allowWatchBookmarks) {
       bookmarkTimer = setInterval(() => {
         bookmarks.push({ type: 'BOOKMARK', object: bookmark(r, String(lastRv), false) });
@@ -886,9 +898,14 @@ export class ObjectStore {
         pending ??= iter.next();
         let next: IteratorResult<StorageEvent>;
         if (bookmarkTimer) {
-          const won = await Promise.race([pending, new Promise<'bookmark'>((res) => (wakeBookmark = () => res('bookmark')))]);
+          // One wake-up promise until the timer fires, not one per event.
+          bookmarkDue ??= new Promise<'bookmark'>((res) => (wakeBookmark = () => res('bookmark')));
+          const won = await Promise.race([pending, bookmarkDue]);
           while (bookmarks.length) yield bookmarks.shift()!;
-          if (won === 'bookmark') continue;
+          if (won === 'bookmark') {
+            bookmarkDue = undefined;
+            continue;
+          }
           next = won;
         } else {
           next = await pending;
