@@ -117,7 +117,7 @@ export class LimitRangerAdmission implements AdmissionPlugin {
   }
 
   private async ranges(req: AdmissionRequest): Promise<LimitRange[]> {
-    return (await req.store.list(this.info, req.namespace)).items as LimitRange[];
+    return (await req.store.cachedList(this.info, req.namespace)) as LimitRange[];
   }
 
   private applies(req: AdmissionRequest): boolean {

@@ -323,12 +323,8 @@ export class PodSecurityAdmission implements AdmissionPlugin {
       if (!isPod && deepEqual(spec, workloadPodSpec(group, kind, req.oldObject))) return;
     }
     const info = this.store.registry.get('', 'v1', 'namespaces')!;
-    let ns: KubeObject | undefined;
-    try {
-      ns = (await req.store.get(info, undefined, req.namespace)) as KubeObject;
-    } catch {
-      return; // a missing namespace is the namespace lifecycle's error, not this plugin's
-    }
+    const ns = await req.store.cachedGet(info, undefined, req.namespace);
+    if (!ns) return; // a missing namespace is the namespace lifecycle's error, not this plugin's
     const check = (mode: PssMode): { policy: string; violations: PssViolation[] } => {
       const { level, version } = modePolicy(ns, mode);
       return { policy: `${level}:${version}`, violations: podSecurityViolations(spec, level) };

@@ -246,7 +246,7 @@ export class ResourceQuotaAdmission implements AdmissionPlugin {
     if (req.subresource && req.subresource !== 'scale') return;
     const r = req.resource;
     if (!r.namespaced) return;
-    const quotas = ((await req.store.list(this.quotaInfo, req.namespace)).items as ResourceQuota[]).filter((q) => Object.keys(q.spec?.hard ?? {}).length);
+    const quotas = ((await req.store.cachedList(this.quotaInfo, req.namespace)) as ResourceQuota[]).filter((q) => Object.keys(q.spec?.hard ?? {}).length);
     if (!quotas.length) return;
     const now = req.store.clock.now();
     const obj = req.object;

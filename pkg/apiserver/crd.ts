@@ -11,7 +11,7 @@ import { ALL_VERBS } from '../api/resources.js';
 import type { KubeObject } from '../api/types.js';
 import { validateObjectMeta } from '../api/validation.js';
 import { admitCustomResource, compileSchema, structuralErrors, type JSONSchemaProps, type VersionSchema } from './crdschema.js';
-import type { ObjectStore } from './store.js';
+import type { CommitEvent, ObjectStore } from './store.js';
 import { crdPrinter, type TableRegistry } from './tables.js';
 
 export const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
@@ -109,19 +109,22 @@ export class CustomResourceManager {
       },
       validate: validateCrd,
     });
-    this.store.onCommit(async (e) => {
-      if (e.resource.kind !== 'CustomResourceDefinition' || e.resource.group !== 'apiextensions.k8s.io') return;
-      if (e.type === 'DELETED') {
-        this.unserve(e.object);
-        return;
-      }
-      if (e.oldObject) this.unserve(e.oldObject);
-      this.serve(e.object);
-      if (e.object.metadata.deletionTimestamp) await this.cleanup(e.object);
-      else await this.markEstablished(e.object);
-    });
+    // Synchronous for every other kind: the store runs its commit listeners on every write.
+    this.store.onCommit((e) => (e.resource.kind !== 'CustomResourceDefinition' || e.resource.group !== 'apiextensions.k8s.io' ? undefined : this.crdCommitted(e)));
     const list = await this.store.list(this.crdInfo, undefined);
     for (const crd of list.items) this.serve(crd);
+  }
+
+  /** A CustomResourceDefinition was written: serve, re-serve or stop serving its resources. */
+  private async crdCommitted(e: CommitEvent): Promise<void> {
+    if (e.type === 'DELETED') {
+      this.unserve(e.object);
+      return;
+    }
+    if (e.oldObject) this.unserve(e.oldObject);
+    this.serve(e.object);
+    if (e.object.metadata.deletionTimestamp) await this.cleanup(e.object);
+    else await this.markEstablished(e.object);
   }
 
   private serve(crd: KubeObject): void {

@@ -149,33 +149,43 @@ const INT_RANGE: Record<string, [number, number]> = { int32: [-2147483648, 21474
  * left to {@link unknownFields}. Undefined when every value fits.
  */
 export function typeMismatch(value: unknown, root: SchemaNode, rootType: string): string | undefined {
-  const walk = (v: unknown, node: SchemaNode, struct: string, path: string): string | undefined => {
+  // Runs on every write: the path is kept as a stack of field names and joined only for the error,
+  // and objects are walked with for…in, so a body that fits allocates nothing here.
+  const path: string[] = [];
+  const where = (v: unknown, node: SchemaNode, struct: string): string => {
+    const p = path.join('.');
+    return `json: cannot unmarshal ${jsonKind(v)}${typeof v === 'number' ? ` ${v}` : ''} into Go ${p ? `struct field ${struct}.${p}` : 'value'} of type ${goType(node)}`;
+  };
+  const walk = (v: unknown, node: SchemaNode, struct: string): string | undefined => {
     if (v === null || v === undefined || node.unknown) return undefined;
     const s = node.resolvedSchema;
-    const where = (): string => `json: cannot unmarshal ${jsonKind(v)}${typeof v === 'number' ? ` ${v}` : ''} into Go ${path ? `struct field ${struct}.${path}` : 'value'} of type ${goType(node)}`;
     if (s && (s['x-kubernetes-int-or-string'] || Array.isArray(s.oneOf) || Array.isArray(s.anyOf))) {
       // IntOrString and Quantity: a number or a string; a Quantity's string must parse
       // (resource.Quantity's UnmarshalJSON fails the whole decode with ErrFormatWrong).
       if (typeof v === 'string' && node.definitionName === QUANTITY && !isQuantity(v)) return QUANTITY_FORMAT_ERROR;
-      return typeof v === 'number' || typeof v === 'string' ? undefined : where();
+      return typeof v === 'number' || typeof v === 'string' ? undefined : where(v, node, struct);
     }
     switch (node.shape) {
       case 'list':
-        if (!Array.isArray(v)) return where();
-        for (const item of v) {
-          const e = walk(item, node.items, struct, path);
+        if (!Array.isArray(v)) return where(v, node, struct);
+        for (let i = 0; i < v.length; i++) {
+          const e = walk(v[i], node.items, struct);
           if (e) return e;
         }
         return undefined;
       case 'struct':
       case 'map': {
-        if (!isObject(v)) return where();
-        const def = node.shape === 'struct' ? node.definitionName : undefined;
-        const inner = def ? def.slice(def.lastIndexOf('.') + 1) : struct;
-        for (const [k, x] of Object.entries(v)) {
+        if (!isObject(v)) return where(v, node, struct);
+        const isStruct = node.shape === 'struct';
+        const inner = isStruct && node.definitionName ? structName(node.definitionName) : struct;
+        // A struct's fields go into the path; a map's keys do not (the path names the map field).
+        for (const k in v) {
+          if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
           const child = node.field(k);
           if (!child) continue;
-          const e = walk(x, child, inner, node.shape === 'struct' ? (path ? `${path}.${k}` : k) : path);
+          if (isStruct) path.push(k);
+          const e = walk(v[k], child, inner);
+          if (isStruct) path.pop();
           if (e) return e;
         }
         return undefined;
@@ -185,15 +195,15 @@ export function typeMismatch(value: unknown, root: SchemaNode, rootType: string)
     }
     switch (s?.type) {
       case 'string':
-        return typeof v === 'string' ? undefined : where();
+        return typeof v === 'string' ? undefined : where(v, node, struct);
       case 'boolean':
-        return typeof v === 'boolean' ? undefined : where();
+        return typeof v === 'boolean' ? undefined : where(v, node, struct);
       case 'number':
-        return typeof v === 'number' ? undefined : where();
+        return typeof v === 'number' ? undefined : where(v, node, struct);
       case 'integer': {
-        if (typeof v !== 'number') return where();
+        if (typeof v !== 'number') return where(v, node, struct);
         const [lo, hi] = INT_RANGE[s.format === 'int32' ? 'int32' : 'int64']!;
-        return Number.isInteger(v) && v >= lo && v <= hi ? undefined : where();
+        return Number.isInteger(v) && v >= lo && v <= hi ? undefined : where(v, node, struct);
       }
       default:
         return undefined;
@@ -201,13 +211,24 @@ export function typeMismatch(value: unknown, root: SchemaNode, rootType: string)
   };
   // The root is the kind itself: its fields are reported against its own name (`Deployment.spec`).
   if (!isObject(value) || root.unknown) return undefined;
-  for (const [k, x] of Object.entries(value)) {
+  for (const k in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
     const child = root.field(k);
     if (!child) continue;
-    const e = walk(x, child, rootType, k);
+    path.push(k);
+    const e = walk(value[k], child, rootType);
+    path.pop();
     if (e) return e;
   }
   return undefined;
+}
+
+/** `io.k8s.api.apps.v1.DeploymentSpec` → `DeploymentSpec`, memoized (asked for every struct of every write). */
+const structNames = new Map<string, string>();
+function structName(def: string): string {
+  let n = structNames.get(def);
+  if (n === undefined) structNames.set(def, (n = def.slice(def.lastIndexOf('.') + 1)));
+  return n;
 }
 
 /**

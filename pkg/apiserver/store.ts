@@ -208,8 +208,67 @@ export class ObjectStore {
     return () => this.commitListeners.delete(fn);
   }
 
-  private async committed(e: CommitEvent): Promise<void> {
-    for (const l of this.commitListeners) await l(e);
+  /** Runs the commit listeners in order; synchronous ones cost no promise (this runs on every write). */
+  private committed(e: CommitEvent): Promise<void> | undefined {
+    this.invalidateCached(e.resource);
+    const it = this.commitListeners.values();
+    for (let n = it.next(); !n.done; n = it.next()) {
+      const r = n.value(e);
+      if (r) return this.committedRest(r, it, e);
+    }
+    return undefined;
+  }
+
+  private async committedRest(first: Promise<void>, it: Iterator<(e: CommitEvent) => void | Promise<void>>, e: CommitEvent): Promise<void> {
+    await first;
+    for (let n = it.next(); !n.done; n = it.next()) await n.value(e);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Cached reads for admission (what kube-apiserver's admission plugins read from informers)
+
+  /** `group/resource|namespace` → the objects of a cached list (read-only, shared). */
+  private readonly listCache = new Map<string, KubeObject[]>();
+  /** `group/resource` → bumped by every commit of that resource while it has cached lists. */
+  private readonly cacheGen = new Map<string, number>();
+
+  /**
+   * The objects of resource `r` in `namespace` (all namespaces when undefined), read once and
+   * re-read after any write to that resource commits through this store: kube-apiserver's
+   * ResourceQuota, LimitRanger and NamespaceLifecycle admission read these from informers rather
+   * than from storage on every request. The objects are shared: callers must not change them.
+   */
+  async cachedList(r: ResourceInfo, namespace: string | undefined): Promise<readonly KubeObject[]> {
+    const id = `${r.group}/${r.resource}`;
+    const key = `${id}|${namespace ?? ''}`;
+    const hit = this.listCache.get(key);
+    if (hit) return hit;
+    if (!this.cacheGen.has(id)) this.cacheGen.set(id, 0);
+    const gen = this.cacheGen.get(id);
+    const { items } = await this.list(r, namespace);
+    // A write of this resource committed while the list was read: do not keep what may predate it.
+    if (this.cacheGen.get(id) === gen) this.listCache.set(key, items);
+    return items;
+  }
+
+  /** Each cached list by object name. */
+  private readonly cachedByName = new WeakMap<readonly KubeObject[], Map<string, KubeObject>>();
+
+  /** One object as `cachedList` sees it (read-only, shared), or undefined. */
+  async cachedGet(r: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    const all = await this.cachedList(r, r.namespaced ? namespace : undefined);
+    let byName = this.cachedByName.get(all);
+    if (!byName) this.cachedByName.set(all, (byName = new Map(all.map((o) => [o.metadata.name!, o]))));
+    return byName.get(name);
+  }
+
+  private invalidateCached(r: ResourceInfo): void {
+    if (this.cacheGen.size === 0) return;
+    const id = `${r.group}/${r.resource}`;
+    const gen = this.cacheGen.get(id);
+    if (gen === undefined) return;
+    this.cacheGen.set(id, gen + 1);
+    for (const key of this.listCache.keys()) if (key.startsWith(`${id}|`)) this.listCache.delete(key);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -403,9 +462,8 @@ export class ObjectStore {
   /** NamespaceLifecycle: the namespace must exist and not be terminating. */
   private async checkNamespace(r: ResourceInfo, namespace: string, name: string): Promise<void> {
     const nsInfo = this.registry.get('', 'v1', 'namespaces')!;
-    const kv = await this.backend.get(objectKey(nsInfo, undefined, namespace));
-    if (!kv) throw notFound('namespaces', namespace);
-    const ns = JSON.parse(kv.value) as KubeObject;
+    const ns = await this.cachedGet(nsInfo, undefined, namespace);
+    if (!ns) throw notFound('namespaces', namespace);
     if (ns.metadata.deletionTimestamp) throw namespaceTerminating(namespace, r.resource, name);
   }
 
@@ -825,6 +883,7 @@ export class ObjectStore {
     let bookmarkTimer: NodeJS.Timeout | undefined;
     const bookmarks: WatchEvent[] = [];
     let wakeBookmark: (() => void) | undefined;
+    let bookmarkDue: Promise<'bookmark'> | undefined;
     if (opts.allowWatchBookmarks) {
       bookmarkTimer = setInterval(() => {
         bookmarks.push({ type: 'BOOKMARK', object: bookmark(r, String(lastRv), false) });
@@ -839,9 +898,14 @@ export class ObjectStore {
         pending ??= iter.next();
         let next: IteratorResult<StorageEvent>;
         if (bookmarkTimer) {
-          const won = await Promise.race([pending, new Promise<'bookmark'>((res) => (wakeBookmark = () => res('bookmark')))]);
+          // One wake-up promise until the timer fires, not one per event.
+          bookmarkDue ??= new Promise<'bookmark'>((res) => (wakeBookmark = () => res('bookmark')));
+          const won = await Promise.race([pending, bookmarkDue]);
           while (bookmarks.length) yield bookmarks.shift()!;
-          if (won === 'bookmark') continue;
+          if (won === 'bookmark') {
+            bookmarkDue = undefined;
+            continue;
+          }
           next = won;
         } else {
           next = await pending;

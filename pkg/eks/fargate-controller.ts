@@ -72,7 +72,7 @@ export function fargateAdmission(store: ObjectStore): AdmissionPlugin {
       if (req.operation !== 'CREATE' || req.resource.kind !== 'Pod' || req.resource.group !== '' || req.subresource || !req.object) return;
       const pod = req.object as Pod;
       if (pod.spec.nodeName || (pod.spec.schedulerName && pod.spec.schedulerName !== 'default-scheduler')) return;
-      const profiles = (await store.list(FARGATE_PROFILE_RESOURCE, undefined)).items as FargateProfile[];
+      const profiles = (await store.cachedList(FARGATE_PROFILE_RESOURCE, undefined)) as FargateProfile[];
       const p = matchingProfile(profiles, req.namespace ?? pod.metadata.namespace ?? 'default', pod.metadata.labels);
       if (!p) return;
       pod.spec.schedulerName = FARGATE_SCHEDULER;

@@ -36,7 +36,7 @@ export interface OpenBackendOptions {
  * UnknownStoreError.
  */
 export function openBackend(spec: string, dataDir: string, opts: OpenBackendOptions = {}): Backend {
-  if (spec === 'memory') return new MemoryBackend();
+  if (spec === 'memory') return new MemoryBackend({ groupCommit: true });
   if (spec.startsWith('etcd://')) {
     const hosts = spec.slice('etcd://'.length).split(',').map((h) => h.trim()).filter(Boolean);
     if (hosts.length === 0 || hosts.some((h) => !/^[^\s/:]+:\d+$/.test(h))) throw new UnknownStoreError(spec);

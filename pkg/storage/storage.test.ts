@@ -10,6 +10,10 @@ t.test('memory backend', async (t) => {
   backendContract(t, (o) => new MemoryBackend(o));
 });
 
+t.test('memory backend with group commit', async (t) => {
+  backendContract(t, (o) => new MemoryBackend({ ...o, groupCommit: true }));
+});
+
 t.test('sqlite backend', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-sqlite-'));
   let n = 0;

@@ -14,11 +14,27 @@ import {
 export interface MemoryBackendOptions {
   /** Events kept for watch resumption; older revisions give CompactedError. Default 10,000. */
   historyLimit?: number;
+  /**
+   * Group commit, as the SQLite store does it: writes issued in one turn of the event loop are
+   * acknowledged together on the next (`setImmediate`), and only then published to watchers;
+   * reads and `currentRevision` wait for an open batch, so no one sees a write before it is
+   * acknowledged. Watchers then get a turn's writes as one burst, and controllers reconcile once
+   * per burst rather than once per write. Off by default (unit tests and `berth simulate` settle
+   * a write within microtasks); `openBackend('memory')`, the server's store, turns it on.
+   */
+  groupCommit?: boolean;
+}
+
+/** Writes acknowledged together (group commit). */
+interface Batch {
+  events: StorageEvent[];
+  done: Promise<void>;
+  resolve: () => void;
 }
 
 /**
  * A Backend held in process memory: a Map of keys plus, per collection (`/registry/<group>/<resource>/`),
- * a sorted key array for prefix lists, so an insert moves only its own collection's keys.
+ * a key array for prefix lists, sorted when read.
  * Nothing survives the process. The default store of `berth simulate` and of unit tests.
  */
 export class MemoryBackend implements Backend {
@@ -26,28 +42,44 @@ export class MemoryBackend implements Backend {
   private readonly data = new Map<string, KeyValue>();
   /** Collection prefix → its keys in sorted order, kept sorted by binary insertion. */
   private readonly collections = new Map<string, string[]>();
+  /**
+   * Collections whose keys were appended out of order since they were last read: a create appends
+   * (a sorted insert moved every later key, O(n) per create in a collection of 50,000 Events)
+   * and the next list or delete sorts.
+   */
+  private readonly unsorted = new Set<string[]>();
+  /** The revision of the last write, acknowledged or in the open batch. */
   private revision = 0;
+  /** The revision of the last acknowledged write: what readers and watchers see. */
+  private committedRevision = 0;
   private closed = false;
   private readonly hub: EventHub;
+  private readonly groupCommit: boolean;
+  private batch: Batch | undefined;
 
   constructor(opts: MemoryBackendOptions = {}) {
     this.hub = new EventHub(opts.historyLimit ?? 10_000);
+    this.groupCommit = !!opts.groupCommit;
   }
 
   async currentRevision(): Promise<number> {
-    return this.revision;
+    while (this.batch) await this.batch.done;
+    return this.committedRevision;
   }
 
   async compactedRevision(): Promise<number> {
-    return this.hub.oldestReplayable() ?? this.revision;
+    while (this.batch) await this.batch.done;
+    return this.hub.oldestReplayable() ?? this.committedRevision;
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
+    while (this.batch) await this.batch.done;
     this.check();
     return this.data.get(key);
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    while (this.batch) await this.batch.done;
     this.check();
     const items: KeyValue[] = [];
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
@@ -64,10 +96,11 @@ export class MemoryBackend implements Backend {
         items.push(this.data.get(k)!);
       }
     }
-    return { items, revision: this.revision, more };
+    return { items, revision: this.committedRevision, more };
   }
 
   async count(prefix: string): Promise<number> {
+    while (this.batch) await this.batch.done;
     this.check();
     let n = 0;
     for (const keys of this.keysUnder(prefix)) for (let i = lowerBound(keys, prefix); i < keys.length && keys[i]!.startsWith(prefix); i++) n++;
@@ -78,11 +111,17 @@ export class MemoryBackend implements Backend {
   private keysUnder(prefix: string): string[][] {
     const c = collectionOf(prefix);
     // A prefix that names a collection (or something inside one) lives in that collection alone.
-    if (c.endsWith('/')) return [this.collections.get(c) ?? []];
+    if (c.endsWith('/')) return [this.sorted(this.collections.get(c) ?? [])];
     return [...this.collections.keys()]
       .filter((name) => name.startsWith(prefix))
       .sort()
-      .map((name) => this.collections.get(name)!);
+      .map((name) => this.sorted(this.collections.get(name)!));
+  }
+
+  /** `keys` in order: a collection appended to out of order is sorted when next read (TimSort: ~linear when nearly sorted). */
+  private sorted(keys: string[]): string[] {
+    if (this.unsorted.delete(keys)) keys.sort();
+    return keys;
   }
 
   private keysOf(key: string): string[] {
@@ -99,8 +138,9 @@ export class MemoryBackend implements Backend {
     const kv: KeyValue = { key, value, revision: rev, createRevision: rev };
     this.data.set(key, kv);
     const keys = this.keysOf(key);
-    keys.splice(lowerBound(keys, key), 0, key);
-    this.hub.publish({ type: 'create', key, value, revision: rev });
+    if (keys.length && keys[keys.length - 1]! > key) this.unsorted.add(keys);
+    keys.push(key);
+    await this.publish({ type: 'create', key, value, revision: rev });
     return kv;
   }
 
@@ -112,7 +152,7 @@ export class MemoryBackend implements Backend {
     const rev = ++this.revision;
     const kv: KeyValue = { key, value, revision: rev, createRevision: cur.createRevision };
     this.data.set(key, kv);
-    this.hub.publish({ type: 'update', key, value, prevValue: cur.value, revision: rev });
+    await this.publish({ type: 'update', key, value, prevValue: cur.value, revision: rev });
     return kv;
   }
 
@@ -123,18 +163,47 @@ export class MemoryBackend implements Backend {
     if (expectedRevision !== undefined && expectedRevision !== cur.revision) throw new RevisionMismatchError(key, expectedRevision, cur.revision);
     const rev = ++this.revision;
     this.data.delete(key);
-    const keys = this.keysOf(key);
+    const keys = this.sorted(this.keysOf(key));
     keys.splice(lowerBound(keys, key), 1);
-    this.hub.publish({ type: 'delete', key, value: cur.value, prevValue: cur.value, revision: rev });
+    await this.publish({ type: 'delete', key, value: cur.value, prevValue: cur.value, revision: rev });
     return { key, value: cur.value, revision: rev, createRevision: cur.createRevision };
+  }
+
+  /** Publishes a write's event: at once, or with its batch on the next turn (group commit). */
+  private publish(ev: StorageEvent): Promise<void> | undefined {
+    if (!this.groupCommit) {
+      this.committedRevision = ev.revision;
+      this.hub.publish(ev);
+      return undefined;
+    }
+    let b = this.batch;
+    if (!b) {
+      let resolve!: () => void;
+      const done = new Promise<void>((r) => (resolve = r));
+      b = this.batch = { events: [], done, resolve };
+      const open = b;
+      setImmediate(() => this.commit(open));
+    }
+    b.events.push(ev);
+    return b.done;
+  }
+
+  /** Acknowledges a batch: its writes become visible, its events go to watchers in revision order. */
+  private commit(b: Batch): void {
+    if (this.batch !== b) return;
+    this.batch = undefined;
+    this.committedRevision = b.events[b.events.length - 1]!.revision;
+    for (const ev of b.events) this.hub.publish(ev);
+    b.resolve();
   }
 
   watch(prefix: string, fromRevision: number, signal: AbortSignal): AsyncIterable<StorageEvent> {
     this.check();
-    return this.hub.subscribe(prefix, fromRevision, this.revision, signal);
+    return this.hub.subscribe(prefix, fromRevision, this.committedRevision, signal);
   }
 
   async close(): Promise<void> {
+    if (this.batch) this.commit(this.batch);
     this.closed = true;
     this.hub.closeAll();
   }
