@@ -77,11 +77,6 @@ export class SqliteBackend implements Backend {
     // A 64 MiB page cache (SQLite's default is 2 MiB): the hot pages of `kv` and the tail of `log`
     // stay in memory rather than being re-read from the OS on every get, list and commit.
     this.db.pragma('cache_size = -65536');
-    // Reads through a memory map of the database file (https://www.sqlite.org/mmap.html) rather
-    // than read() into the page cache: once the WAL has seen a few thousand writes, a point read
-    // through the page cache cost ~37 µs here against ~8 µs mapped (a 60,000-write microbenchmark;
-    // every create reads its namespace, quotas and limit ranges). Writes still go through the WAL.
-    this.db.pragma('mmap_size = 1073741824');
     // Checkpoint the WAL into the database every 10,000 pages (~40 MiB) rather than SQLite's
     // default 1,000: a page written many times between checkpoints is copied once, and the
     // checkpoints' fsyncs are fewer. Commits of a write-heavy mix (pods updated, events created)
