@@ -237,8 +237,12 @@ export class ObjectStore {
    * re-read after any write to that resource commits through this store: kube-apiserver's
    * ResourceQuota, LimitRanger and NamespaceLifecycle admission read these from informers rather
    * than from storage on every request. The objects are shared: callers must not change them.
+   * On etcd, where several servers share the store and another's commits never reach this one,
+   * every call reads the store.
    */
   async cachedList(r: ResourceInfo, namespace: string | undefined): Promise<readonly KubeObject[]> {
+    // On etcd other servers write too, and their commits do not pass through this store: read the store.
+    if (this.backend.kind === 'etcd') return (await this.list(r, namespace)).items;
     const id = `${r.group}/${r.resource}`;
     const key = `${id}|${namespace ?? ''}`;
     const hit = this.listCache.get(key);

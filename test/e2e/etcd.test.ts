@@ -75,6 +75,20 @@ t.test('two servers on one etcd cluster', async (t) => {
     t.equal(b.kubectl(['get', 'configmap', 'shared', '-o', 'jsonpath={.data.k}']).stdout, 'v');
   });
 
+  await t.test("admission on one server sees the other's writes: a new namespace, a new ResourceQuota", async (t) => {
+    // b reads namespaces and quotas for its admission first, so anything it kept would now be stale.
+    t.equal(b.kubectl(['create', 'configmap', 'warm', '--from-literal=k=v']).code, 0);
+    const ns = a.kubectl(['create', 'namespace', 'team-x']);
+    t.equal(ns.code, 0, ns.stderr);
+    const first = b.kubectl(['create', 'configmap', 'one', '-n', 'team-x', '--from-literal=k=v']);
+    t.equal(first.code, 0, `a namespace created through the other server is found: ${first.stderr}`);
+    const quota = a.kubectl(['create', 'quota', 'cm', '-n', 'team-x', '--hard=count/configmaps=1']);
+    t.equal(quota.code, 0, quota.stderr);
+    const second = b.kubectl(['create', 'configmap', 'two', '-n', 'team-x', '--from-literal=k=v']);
+    t.not(second.code, 0, 'a quota created through the other server is enforced');
+    t.match(second.stderr, /exceeded quota: cm/);
+  });
+
   const identities = new Map([
     [`${hostname()}_${a.child.pid}`, a],
     [`${hostname()}_${b.child.pid}`, b],
