@@ -2,8 +2,7 @@
  * `make bench`: runs the benchmarks and writes one JSON file each under test/bench/results/.
  * Figures are for the machine they run on; compare runs on the same machine.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { SqliteBackend } from '../../pkg/storage/sqlite/sqlite.js';
 import type { Backend } from '../../pkg/storage/types.js';
 import { apiBench } from './api.js';
 import type { E2eBenchResult } from '../../pkg/controlplane/bench-e2e.js';
+import { berthBenchJson } from './berth-json.js';
 import { schedulerBench } from './scheduler.js';
 import { haveEtcd, startEtcdCluster } from '../../pkg/storage/etcd/testcluster.js';
 import { runProvisionerBench } from '../../pkg/karpenter/bench.js';
@@ -19,7 +19,6 @@ import { simulateBench, simulateLoadBench } from './simulate.js';
 import { sqsBench } from './sqs.js';
 
 const RESULTS = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/bench/results');
-const BERTH = resolve(dirname(fileURLToPath(import.meta.url)), '../../cmd/berth/main.js');
 
 /** Writes, reads and a watch on one store: `n` creates, `n` updates, a full list. */
 async function storageBench(name: string, b: Backend, n: number): Promise<Record<string, number | string>> {
@@ -46,14 +45,7 @@ async function storageBench(name: string, b: Backend, n: number): Promise<Record
 
 /** One `berth bench e2e` in a process of its own, so its `peakRssBytes` is its own (not an earlier run's heap). */
 function e2eRun(nodes: number, replicas: number, store: string): E2eBenchResult {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-bench-e2e-run-'));
-  try {
-    const file = join(dir, 'e2e.json');
-    execFileSync(process.execPath, [BERTH, 'bench', 'e2e', '--nodes', String(nodes), '--replicas', String(replicas), '--store', store, '--json', file], { stdio: ['ignore', 'ignore', 'inherit'] });
-    return JSON.parse(readFileSync(file, 'utf8')) as E2eBenchResult;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return berthBenchJson<E2eBenchResult>(['e2e', '--nodes', String(nodes), '--replicas', String(replicas), '--store', store]);
 }
 
 async function main(): Promise<void> {

@@ -25,13 +25,7 @@
  * `seconds` is kept beside it (`secondsOfRuns`). BENCH_SCHEDULER_SCALE (default 1) divides every
  * node and pod count, for a quick run.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const BERTH = resolve(dirname(fileURLToPath(import.meta.url)), '../../cmd/berth/main.js');
+import { berthBenchJson } from './berth-json.js';
 
 export interface SchedulerBenchRun {
   name: string;
@@ -48,13 +42,11 @@ export interface SchedulerTarget {
 
 const REPEAT = Math.max(1, Number(process.env.BENCH_SCHEDULER_REPEAT ?? 3));
 
-function benchRun(name: string, args: string[], dir: string, repeat = REPEAT): SchedulerBenchRun {
-  const file = join(dir, `${name}.json`);
+function benchRun(name: string, args: string[], repeat = REPEAT): SchedulerBenchRun {
   let best: Record<string, unknown> | undefined;
   const secondsOfRuns: number[] = [];
   for (let k = 0; k < repeat; k++) {
-    execFileSync(process.execPath, [BERTH, 'bench', 'scheduler', ...args, '--json', file], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 26 });
-    const result = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const result = berthBenchJson(['scheduler', ...args]);
     secondsOfRuns.push(Number(result.seconds));
     if (!best || Number(result.seconds) < Number(best.seconds)) best = result;
   }
@@ -64,21 +56,16 @@ function benchRun(name: string, args: string[], dir: string, repeat = REPEAT): S
 /** Runs the configurations above; returns each run's result and the targets with their figures. */
 export function schedulerBench(scale = Number(process.env.BENCH_SCHEDULER_SCALE ?? 1)): { runs: SchedulerBenchRun[]; targets: SchedulerTarget[]; figures: SchedulerTarget[] } {
   const n = (x: number): string => String(Math.max(1, Math.round(x / scale)));
-  const dir = mkdtempSync(join(tmpdir(), 'berth-sched-bench-'));
-  try {
-    const runs = [
-      benchRun('resources-1m', ['--nodes', n(10_000), '--pods', n(1_000_000), '--workload', 'resources', '--seed', '1'], dir),
-      benchRun('resources-1m-cold', ['--nodes', n(10_000), '--pods', n(1_000_000), '--workload', 'resources', '--seed', '1', '--no-warmup'], dir, Math.min(REPEAT, 2)),
-      benchRun('resources-1m-kube-baseline', ['--nodes', n(10_000), '--pods', n(1_000_000), '--workload', 'resources', '--seed', '1', '--algorithm', 'kube-baseline'], dir, Math.min(REPEAT, 2)),
-      benchRun('resources-100k', ['--nodes', n(10_000), '--pods', n(100_000), '--workload', 'resources', '--seed', '1'], dir, Math.min(REPEAT, 2)),
-      benchRun('resources-100k-kube-baseline', ['--nodes', n(10_000), '--pods', n(100_000), '--workload', 'resources', '--seed', '1', '--algorithm', 'kube-baseline'], dir, Math.min(REPEAT, 2)),
-      benchRun('mixed-100k', ['--nodes', n(10_000), '--pods', n(100_000), '--workload', 'mixed', '--seed', '1'], dir),
-      benchRun('resources-m5xlarge', ['--nodes', n(2_000), '--pods', n(40_000), '--workload', 'resources', '--seed', '1', '--instance-types', 'm5.xlarge'], dir),
-    ];
-    return { runs, targets: targetsOf(runs), figures: figuresOf(runs) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const runs = [
+    benchRun('resources-1m', ['--nodes', n(10_000), '--pods', n(1_000_000), '--workload', 'resources', '--seed', '1']),
+    benchRun('resources-1m-cold', ['--nodes', n(10_000), '--pods', n(1_000_000), '--workload', 'resources', '--seed', '1', '--no-warmup'], Math.min(REPEAT, 2)),
+    benchRun('resources-1m-kube-baseline', ['--nodes', n(10_000), '--pods', n(1_000_000), '--workload', 'resources', '--seed', '1', '--algorithm', 'kube-baseline'], Math.min(REPEAT, 2)),
+    benchRun('resources-100k', ['--nodes', n(10_000), '--pods', n(100_000), '--workload', 'resources', '--seed', '1'], Math.min(REPEAT, 2)),
+    benchRun('resources-100k-kube-baseline', ['--nodes', n(10_000), '--pods', n(100_000), '--workload', 'resources', '--seed', '1', '--algorithm', 'kube-baseline'], Math.min(REPEAT, 2)),
+    benchRun('mixed-100k', ['--nodes', n(10_000), '--pods', n(100_000), '--workload', 'mixed', '--seed', '1']),
+    benchRun('resources-m5xlarge', ['--nodes', n(2_000), '--pods', n(40_000), '--workload', 'resources', '--seed', '1', '--instance-types', 'm5.xlarge']),
+  ];
+  return { runs, targets: targetsOf(runs), figures: figuresOf(runs) };
 }
 
 /** The issue's targets, checked against the runs' figures. */
